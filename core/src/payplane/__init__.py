@@ -1,0 +1,139 @@
+"""payplane: provider-neutral payments over exact money, with providers as plugins.
+
+The public API is what ``__all__`` lists; everything in ``payplane._*`` is private.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
+from payplane._models import (
+    ActivationRequest,
+    ActivationResult,
+    DepositRequest,
+    DepositStart,
+    PaymentDetails,
+    PostbackEvent,
+    PostbackKind,
+    PostbackTransaction,
+    WithdrawalRequest,
+    WithdrawalResult,
+    new_reference,
+)
+from payplane._money import Currency, Money, iso_currency, to_decimal
+from payplane._protocols import (
+    ActivationProvider,
+    Capability,
+    DepositProvider,
+    PostbackProvider,
+    WithdrawalProvider,
+)
+from payplane._registry import LoadProblem, PluginLoadWarning, Registry, default_registry
+from payplane._secrets import Secret, redact, secret_field, secret_values
+from payplane._spec import PLUGIN_API_VERSION, ProviderSpec
+from payplane._status import (
+    ActivationOutcome,
+    DepositStatus,
+    MappedStatus,
+    NeutralStatus,
+    StatusMap,
+    WithdrawalStatus,
+)
+
+if TYPE_CHECKING:
+    from payplane._client import AsyncClient, Client, RetryPolicy
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "ActivationOutcome",
+    "ActivationProvider",
+    "ActivationRequest",
+    "ActivationResult",
+    "AsyncClient",
+    "Capability",
+    "Client",
+    "Currency",
+    "DepositProvider",
+    "DepositRequest",
+    "DepositStart",
+    "DepositStatus",
+    "HttpRequest",
+    "HttpResponse",
+    "LoadProblem",
+    "MappedStatus",
+    "Money",
+    "NeutralStatus",
+    "PaymentDetails",
+    "PluginLoadWarning",
+    "PostbackAnswer",
+    "PostbackEvent",
+    "PostbackKind",
+    "PostbackProvider",
+    "PostbackTransaction",
+    "ProviderSpec",
+    "Registry",
+    "RetryPolicy",
+    "Secret",
+    "StatusMap",
+    "WithdrawalProvider",
+    "WithdrawalRequest",
+    "WithdrawalResult",
+    "WithdrawalStatus",
+    "async_client",
+    "client",
+    "default_registry",
+    "iso_currency",
+    "new_reference",
+    "redact",
+    "secret_field",
+    "secret_values",
+    "to_decimal",
+]
+
+# The clients pull in httpx and stamina; importing them lazily keeps `import payplane`
+# and listing providers cheap (see the cold-start benchmark).
+_LAZY = {"AsyncClient", "Client", "RetryPolicy"}
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401
+    if name in _LAZY:
+        from payplane import _client  # noqa: PLC0415
+
+        return getattr(_client, name)
+    msg = f"module 'payplane' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def client(
+    provider: str,
+    settings: object,
+    *,
+    registry: Registry | None = None,
+    **kwargs: Any,  # noqa: ANN401
+) -> Client:
+    """Return a synchronous :class:`Client` for *provider* configured with *settings*.
+
+    Args:
+        provider: A provider id (``"paykassma_wavepay"``).
+        settings: The provider's settings instance, or a mapping of its fields.
+        registry: Where to look the provider up (default: :func:`default_registry`).
+        **kwargs: Passed to :class:`Client`: ``http_client``, ``transport``, ``timeout``,
+            ``retry``.
+
+    Raises:
+        UnknownProviderError: no such provider is installed (the error lists those that are).
+        ConfigurationError: invalid settings; names the field.
+    """
+    return (registry or default_registry()).client(provider, settings, **kwargs)
+
+
+def async_client(
+    provider: str,
+    settings: object,
+    *,
+    registry: Registry | None = None,
+    **kwargs: Any,  # noqa: ANN401
+) -> AsyncClient:
+    """Return an :class:`AsyncClient` for *provider*; arguments as for :func:`client`."""
+    return (registry or default_registry()).async_client(provider, settings, **kwargs)

@@ -1,0 +1,494 @@
+"""Sync and async clients: run a provider's request descriptions over httpx.
+
+Everything but the I/O lives in ``_BaseClient``; ``Client`` and ``AsyncClient`` differ
+only in how they send (httpx's own ``BaseClient`` split).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import attrs
+import httpx
+import stamina
+
+from payplane._http import HttpRequest, HttpResponse
+from payplane._models import (
+    ActivationRequest,
+    ActivationResult,
+    DepositRequest,
+    DepositStart,
+    PostbackEvent,
+    WithdrawalRequest,
+    WithdrawalResult,
+)
+from payplane._protocols import (
+    ActivationProvider,
+    Capability,
+    DepositProvider,
+    PostbackProvider,
+    WithdrawalProvider,
+)
+from payplane._registry import require
+from payplane._secrets import redact, secret_values
+from payplane._spec import ProviderSpec
+from payplane.exceptions import (
+    MalformedPayloadError,
+    PayplaneError,
+    TransportError,
+    UnknownOutcomeError,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "AsyncClient", "Client", "RetryPolicy"]
+
+logger = logging.getLogger("payplane.client")
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+"""Timeouts of an owned httpx client: 5 s to connect, 30 s for each other phase."""
+
+# Statuses after which a replay-safe request is sent again: the provider did not act.
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# httpx errors raised before any byte of the request left: always safe to retry.
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how often the client retries, with exponential backoff and jitter.
+
+    A request is retried only when a retry cannot repeat an effect: the connection was
+    never made, or the request is replay-safe (a read, or an idempotency key the
+    provider honours). Retries are run by `stamina <https://stamina.hynek.me>`_.
+
+    Attributes:
+        attempts: Total attempts, the first included (1 disables retries).
+        timeout: Give up retrying after this many seconds in all.
+        wait_initial: First backoff, in seconds.
+        wait_max: Longest backoff, in seconds.
+        wait_jitter: Random jitter added to each backoff, up to this many seconds.
+    """
+
+    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    timeout: float = 30.0
+    wait_initial: float = 0.1
+    wait_max: float = 2.0
+    wait_jitter: float = 0.5
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts client secrets from records of loggers payplane does not own (httpx).
+
+    httpx logs every request's URL at INFO, and Paykassma puts a secret in the query
+    string, so the filter rewrites those records before any handler sees them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secrets: frozenset[str]) -> None:
+        with self._lock:
+            self.secrets |= secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_REDACTOR = _RedactingFilter()
+for _name in ("httpx", "httpcore", "stamina"):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+def _is_retryable(exc: Exception) -> bool:
+    return isinstance(exc, TransportError) and exc.retry_safe
+
+
+class _BaseClient:
+    """Everything but the I/O: capability checks, redaction, hooks, error mapping."""
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        settings: object,
+        provider: object,
+        *,
+        hooks: Any = None,  # noqa: ANN401 - a pluggy HookRelay
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.provider = provider
+        self.retry = retry or RetryPolicy()
+        self._hooks = hooks
+        self._secrets = secret_values(settings)
+        _REDACTOR.add(self._secrets)
+
+    @property
+    def provider_id(self) -> str:
+        """The provider's id."""
+        return self.spec.id
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} provider={self.spec.id!r}>"
+
+    # -- shared steps --------------------------------------------------------------
+
+    def _require(self, capability: Capability) -> Any:  # noqa: ANN401
+        return require(self.spec, self.provider, capability)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def _redacted(self, request: HttpRequest) -> HttpRequest:
+        try:
+            content = self._redact(request.content.decode()).encode()
+        except UnicodeDecodeError:
+            content = request.content
+        return attrs.evolve(request, url=self._redact(request.url), content=content)
+
+    def _stamp(self, exc: PayplaneError, operation: str) -> PayplaneError:
+        if exc.provider is None:
+            exc.provider = self.spec.id
+        if exc.operation is None:
+            exc.operation = operation
+        exc.message = self._redact(exc.message)
+        return exc
+
+    def _observe_request(self, request: HttpRequest) -> None:
+        redacted = self._redacted(request)
+        logger.debug("%s %s %s", self.spec.id, request.method, redacted.url)
+        if self._hooks is not None:
+            self._hooks.payplane_request_sent(provider=self.spec.id, request=redacted)
+
+    def _observe_response(
+        self, request: HttpRequest, response: HttpResponse, elapsed: float
+    ) -> None:
+        logger.debug(
+            "%s %s answered %d in %.3f s",
+            self.spec.id,
+            request.operation,
+            response.status_code,
+            elapsed,
+        )
+        if self._hooks is not None:
+            self._hooks.payplane_response_received(
+                provider=self.spec.id,
+                request=self._redacted(request),
+                response=response,
+                elapsed=elapsed,
+            )
+
+    def _transport_error(self, request: HttpRequest, exc: httpx.HTTPError) -> TransportError:
+        """Map an httpx failure onto payplane's, deciding whether a retry is safe."""
+        detail = self._redact(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, _NEVER_SENT):
+            return TransportError(
+                f"connection never made ({detail})",
+                retry_safe=True,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+        if request.replay_safe:
+            return TransportError(
+                f"answer lost ({detail})",
+                retry_safe=True,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+        if request.moves_money:
+            return UnknownOutcomeError(
+                f"the request was sent and its answer lost ({detail})",
+                reference=request.reference,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+        return TransportError(
+            f"answer lost ({detail})",
+            retry_safe=False,
+            provider=self.spec.id,
+            operation=request.operation,
+        )
+
+    def _check_status(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Raise a retryable error for a transient status on a replay-safe request."""
+        if request.replay_safe and response.status_code in _RETRY_STATUSES:
+            msg = f"HTTP {response.status_code}"
+            raise TransportError(
+                msg,
+                retry_safe=True,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+
+    def _parse(self, request: HttpRequest | None, operation: str, parse: Callable[[], T]) -> T:
+        """Run a provider's parse step, mapping unclassifiable money-moving answers."""
+        try:
+            return parse()
+        except MalformedPayloadError as exc:
+            self._stamp(exc, operation)
+            if request is not None and request.moves_money:
+                msg = f"the answer cannot be classified: {exc.message}"
+                raise UnknownOutcomeError(
+                    msg,
+                    reference=request.reference,
+                    provider=self.spec.id,
+                    operation=operation,
+                ) from exc
+            raise
+        except PayplaneError as exc:
+            self._stamp(exc, operation)
+            raise
+
+    def _build(self, operation: str, build: Callable[[], T]) -> T:
+        try:
+            return build()
+        except PayplaneError as exc:
+            self._stamp(exc, operation)
+            raise
+
+    def _retrying(self) -> Any:  # noqa: ANN401 - stamina's retry context
+        return stamina.retry_context(
+            on=_is_retryable,
+            attempts=self.retry.attempts,
+            timeout=self.retry.timeout,
+            wait_initial=self.retry.wait_initial,
+            wait_max=self.retry.wait_max,
+            wait_jitter=self.retry.wait_jitter,
+        )
+
+    def verify_postback(
+        self, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> PostbackEvent:
+        """Verify a raw postback *body* and parse it into a :class:`~payplane.PostbackEvent`.
+
+        No I/O, so the sync and async clients share it.
+
+        Raises:
+            UnsupportedCapabilityError: the provider does not declare postbacks.
+            SignatureError: the signature or access key does not match.
+            MalformedPayloadError: the body is not a postback (or too large).
+        """
+        provider: PostbackProvider = self._require(Capability.POSTBACKS)
+        return self._build("verify_postback", lambda: provider.verify_postback(body, headers or {}))
+
+
+def _to_response(response: httpx.Response) -> HttpResponse:
+    return HttpResponse(
+        status_code=response.status_code, headers=dict(response.headers), content=response.content
+    )
+
+
+def _to_httpx(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
+    return client.build_request(
+        request.method, request.url, headers=dict(request.headers), content=request.content
+    )
+
+
+class Client(_BaseClient):
+    """Synchronous client of one provider.
+
+    Create it with :func:`payplane.client`. Pass *http_client* to share your own
+    ``httpx.Client`` (payplane will not close it), or *transport* to run over an
+    ``httpx`` transport (``httpx.MockTransport`` in tests); otherwise the client owns an
+    ``httpx.Client`` with :data:`DEFAULT_TIMEOUT` and closes it in :meth:`close` or at
+    the end of a ``with`` block.
+    """
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        settings: object,
+        provider: object,
+        *,
+        hooks: Any = None,  # noqa: ANN401
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> None:
+        super().__init__(spec, settings, provider, hooks=hooks, retry=retry)
+        if http_client is not None and transport is not None:
+            msg = "pass http_client or transport, not both"
+            raise TypeError(msg)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=timeout if timeout is not None else DEFAULT_TIMEOUT
+        )
+
+    def close(self) -> None:
+        """Close the owned httpx client (a client passed in stays open)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send(self, request: HttpRequest) -> HttpResponse:
+        for attempt in self._retrying():
+            with attempt:
+                self._observe_request(request)
+                started = time.perf_counter()
+                try:
+                    raw = self._http.send(_to_httpx(self._http, request))
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(request, exc) from exc
+                response = _to_response(raw)
+                self._observe_response(request, response, time.perf_counter() - started)
+                self._check_status(request, response)
+                return response
+        raise AssertionError  # pragma: no cover - stamina re-raises the last error
+
+    def start_deposit(self, request: DepositRequest) -> DepositStart:
+        """Start a deposit: fetch payment details and/or build the hosted page URL.
+
+        Raises:
+            UnsupportedCapabilityError: the provider does not take deposits.
+            ValidationError: the request breaks a provider limit (nothing was sent).
+            ProviderDeclinedError: the provider refused.
+            TransportError: the exchange failed.
+        """
+        provider: DepositProvider = self._require(Capability.DEPOSITS)
+        http = self._build("start_deposit", lambda: provider.build_deposit(request))
+        response = self._send(http) if http is not None else None
+        return self._parse(http, "start_deposit", lambda: provider.parse_deposit(request, response))
+
+    def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
+        """Activate a deposit from the user's wallet transaction id.
+
+        Raises:
+            UnknownOutcomeError: sent, and the answer was lost or cannot be classified.
+            ValidationError, ProviderDeclinedError, TransportError: as their names say.
+        """
+        provider: ActivationProvider = self._require(Capability.ACTIVATION)
+        http = self._build("activate_deposit", lambda: provider.build_activation(request))
+        response = self._send(http)
+        return self._parse(
+            http, "activate_deposit", lambda: provider.parse_activation(request, response)
+        )
+
+    def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
+        """Create a withdrawal (payout). ``request.reference`` is its idempotency key.
+
+        Raises:
+            UnknownOutcomeError: sent, and the answer was lost or cannot be classified:
+                the payout may exist. Retry only with the same ``request``.
+            InsufficientFundsError: the merchant balance is too low.
+            ValidationError, ProviderDeclinedError, SignatureError, IntegrityError,
+            TransportError: as their names say.
+        """
+        provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
+        http = self._build("create_withdrawal", lambda: provider.build_withdrawal(request))
+        response = self._send(http)
+        return self._parse(
+            http, "create_withdrawal", lambda: provider.parse_withdrawal(request, response)
+        )
+
+
+class AsyncClient(_BaseClient):
+    """Asynchronous client of one provider; the async twin of :class:`Client`.
+
+    Create it with :func:`payplane.async_client` and close it with :meth:`aclose` or
+    ``async with``.
+    """
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        settings: object,
+        provider: object,
+        *,
+        hooks: Any = None,  # noqa: ANN401
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> None:
+        super().__init__(spec, settings, provider, hooks=hooks, retry=retry)
+        if http_client is not None and transport is not None:
+            msg = "pass http_client or transport, not both"
+            raise TypeError(msg)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=timeout if timeout is not None else DEFAULT_TIMEOUT
+        )
+
+    async def aclose(self) -> None:
+        """Close the owned httpx client (a client passed in stays open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, request: HttpRequest) -> HttpResponse:
+        async for attempt in self._retrying():
+            with attempt:
+                self._observe_request(request)
+                started = time.perf_counter()
+                try:
+                    raw = await self._http.send(_to_httpx(self._http, request))
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(request, exc) from exc
+                response = _to_response(raw)
+                self._observe_response(request, response, time.perf_counter() - started)
+                self._check_status(request, response)
+                return response
+        raise AssertionError  # pragma: no cover - stamina re-raises the last error
+
+    async def start_deposit(self, request: DepositRequest) -> DepositStart:
+        """Async :meth:`Client.start_deposit`."""
+        provider: DepositProvider = self._require(Capability.DEPOSITS)
+        http = self._build("start_deposit", lambda: provider.build_deposit(request))
+        response = await self._send(http) if http is not None else None
+        return self._parse(http, "start_deposit", lambda: provider.parse_deposit(request, response))
+
+    async def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
+        """Async :meth:`Client.activate_deposit`."""
+        provider: ActivationProvider = self._require(Capability.ACTIVATION)
+        http = self._build("activate_deposit", lambda: provider.build_activation(request))
+        response = await self._send(http)
+        return self._parse(
+            http, "activate_deposit", lambda: provider.parse_activation(request, response)
+        )
+
+    async def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
+        """Async :meth:`Client.create_withdrawal`."""
+        provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
+        http = self._build("create_withdrawal", lambda: provider.build_withdrawal(request))
+        response = await self._send(http)
+        return self._parse(
+            http, "create_withdrawal", lambda: provider.parse_withdrawal(request, response)
+        )

@@ -1,0 +1,303 @@
+"""Provider-neutral records for the four capabilities.
+
+No wire names here: each provider maps these onto its own JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from payplane._money import Money, iso_currency
+from payplane._status import (
+    ActivationOutcome,
+    DepositStatus,
+    MappedStatus,
+    WithdrawalStatus,
+)
+from payplane.exceptions import ValidationError
+
+__all__ = [
+    "ActivationRequest",
+    "ActivationResult",
+    "DepositRequest",
+    "DepositStart",
+    "PaymentDetails",
+    "PostbackEvent",
+    "PostbackKind",
+    "PostbackTransaction",
+    "WithdrawalRequest",
+    "WithdrawalResult",
+    "new_reference",
+]
+
+
+def new_reference() -> str:
+    """Return a fresh reference: a random UUID in its 36-character text form."""
+    return str(uuid.uuid4())
+
+
+def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _non_empty(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        msg = "must be a non-empty string"
+        raise ValidationError(attribute.name, msg, limit="non-empty")
+
+
+def _iso_currency(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    iso_currency(value, field=attribute.name)
+
+
+def _positive_money(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Money):
+        msg = "must be a Money"
+        raise ValidationError(attribute.name, msg, limit="Money")
+    iso_currency(value.currency, field=f"{attribute.name}.currency")
+    if value.amount <= 0:
+        raise ValidationError(attribute.name, f"{value} is not positive", limit="> 0")
+
+
+def _aware(_instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    if value is not None and value.utcoffset() is None:
+        msg = "must be timezone-aware"
+        raise ValidationError(attribute.name, msg, limit="aware datetime")
+
+
+@attrs.frozen(kw_only=True)
+class DepositRequest:
+    """Start a deposit: get payment details to show the user, and/or a hosted page URL.
+
+    Attributes:
+        customer_id: The platform's stable id of the paying user.
+        currency: ISO 4217 code of the deposit.
+        amount: A fixed amount, or ``None`` to let the user choose.
+        reference: The platform's id for this deposit, when it has one.
+        language: Preferred language of a hosted page (provider-specific codes).
+        payment_details: Whether to fetch the details to pay to (one HTTP exchange).
+        hosted_page: Whether to build the hosted payment page URL (no HTTP).
+        success_url: Where the hosted page sends the user after paying.
+        fail_url: Where it sends the user after a failure.
+        pending_url: Where it sends the user while the payment is pending.
+        extra: Provider-specific options, documented on each provider's page.
+    """
+
+    customer_id: str = attrs.field(validator=_non_empty)
+    currency: str = attrs.field(validator=_iso_currency)
+    amount: Money | None = None
+    reference: str | None = None
+    language: str | None = None
+    payment_details: bool = True
+    hosted_page: bool = True
+    success_url: str | None = None
+    fail_url: str | None = None
+    pending_url: str | None = None
+    extra: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount is not None:
+            _positive_money(self, attrs.fields(DepositRequest).amount, self.amount)
+            if self.amount.currency != self.currency:
+                msg = f"amount is in {self.amount.currency}, the deposit in {self.currency}"
+                raise ValidationError("amount", msg, limit=f"currency {self.currency}")
+        if not (self.payment_details or self.hosted_page):
+            msg = "ask for payment details, a hosted page, or both"
+            raise ValidationError("payment_details", msg, limit="at least one")
+
+
+@attrs.frozen(kw_only=True)
+class PaymentDetails:
+    """Where the user sends the money (a wallet number, an account).
+
+    Attributes:
+        method: The payment method (``"wavepay"``).
+        account: The identifier to pay to.
+        currency: ISO 4217 code to pay in.
+        raw: The provider's answer, parsed, for anything provider-specific.
+    """
+
+    method: str
+    account: str
+    currency: str
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class DepositStart:
+    """What starting a deposit gave: payment details and/or a hosted page URL.
+
+    Attributes:
+        provider: Provider id.
+        customer_id: As requested.
+        currency: As requested.
+        payment_details: Where to pay, when asked for and offered.
+        hosted_page_url: The hosted payment page, when asked for and offered.
+    """
+
+    provider: str
+    customer_id: str
+    currency: str
+    payment_details: PaymentDetails | None = None
+    hosted_page_url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ActivationRequest:
+    """Activate a deposit from the transaction id the user got from their wallet.
+
+    Attributes:
+        customer_id: The platform's stable id of the paying user.
+        amount: The amount the user says they paid.
+        transaction_id: The wallet's transaction id, as the user typed it.
+        reference: The platform's unique id for this activation; generated when omitted.
+            It is the reference an :class:`~payplane.exceptions.UnknownOutcomeError` carries.
+    """
+
+    customer_id: str = attrs.field(validator=_non_empty)
+    amount: Money = attrs.field(validator=_positive_money)
+    transaction_id: str = attrs.field(validator=_non_empty)
+    reference: str = attrs.field(factory=new_reference, validator=_non_empty)
+
+
+@attrs.frozen(kw_only=True)
+class ActivationResult:
+    """The provider's answer to an activation.
+
+    Attributes:
+        provider: Provider id.
+        reference: The request's reference.
+        outcome: Neutral outcome, with the provider's raw status beside it.
+        credited: Amount credited (``CREDITED``).
+        accumulated: Sum accumulated so far for the user (``BELOW_MINIMUM``).
+        transactions_sum: Sum of the transactions found (``BELOW_MINIMUM``).
+        missing: What is missing to reach the minimum (``BELOW_MINIMUM``): show it to the user.
+        minimum: The minimum deposit (``BELOW_MINIMUM``).
+        message: The provider's message, when it sent one.
+        raw: The provider's answer, parsed.
+    """
+
+    provider: str
+    reference: str
+    outcome: MappedStatus[ActivationOutcome]
+    credited: Money | None = None
+    accumulated: Money | None = None
+    transactions_sum: Money | None = None
+    missing: Money | None = None
+    minimum: Money | None = None
+    message: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class WithdrawalRequest:
+    """Pay money out to a user's account.
+
+    Attributes:
+        customer_id: The platform's stable id of the user paid.
+        amount: The amount to pay out.
+        account_number: The receiving account or wallet number.
+        account_email: The account holder's email, where the provider needs one.
+        reference: The idempotency key of this payout; generated when omitted. Keep it:
+            retrying with the same reference cannot pay twice.
+        comment: A free-text note, where the provider takes one.
+        test: Ask the provider to treat this as a test payout.
+        extra: Provider-specific fields, documented on each provider's page.
+    """
+
+    customer_id: str = attrs.field(validator=_non_empty)
+    amount: Money = attrs.field(validator=_positive_money)
+    account_number: str = attrs.field(validator=_non_empty)
+    account_email: str | None = None
+    reference: str = attrs.field(factory=new_reference, validator=_non_empty)
+    comment: str | None = None
+    test: bool = False
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map)
+
+
+@attrs.frozen(kw_only=True)
+class WithdrawalResult:
+    """The provider's answer to a new withdrawal: accepted, not yet paid.
+
+    The final status arrives later by postback.
+
+    Attributes:
+        provider: Provider id.
+        reference: The withdrawal's reference (idempotency key).
+        status: Neutral status with the provider's raw value.
+        amount: The amount the provider accepted.
+        raw: The provider's answer, parsed.
+    """
+
+    provider: str
+    reference: str
+    status: MappedStatus[WithdrawalStatus]
+    amount: Money
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+
+
+class PostbackKind(enum.Enum):
+    """What a postback is about."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+@attrs.frozen(kw_only=True)
+class PostbackTransaction:
+    """One transaction listed in a postback.
+
+    Attributes:
+        transaction_id: The provider's or wallet's transaction id, when given.
+        amount: Its amount.
+        reference: The platform's reference (a withdrawal id), when given.
+        status: Its status, for withdrawals.
+        occurred_at: When it happened (timezone-aware), when given.
+        raw: The transaction as sent, unknown fields included.
+    """
+
+    transaction_id: str | None
+    amount: Money
+    reference: str | None = None
+    status: MappedStatus[WithdrawalStatus] | None = None
+    occurred_at: datetime | None = attrs.field(default=None, validator=_aware)
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class PostbackEvent:
+    """A verified postback (webhook), parsed.
+
+    Only a provider's verifier creates these, after the signature checked out.
+
+    Attributes:
+        provider: Provider id.
+        kind: Deposit or withdrawal.
+        event_key: The key the inbox deduplicates on: equal for every re-delivery of the
+            same event, different for different events. Each provider documents its key.
+        status: Neutral status with the provider's raw value.
+        amount: The event's amount.
+        customer_id: The platform's user id, when given.
+        reference: The platform's reference (a withdrawal id), when given.
+        occurred_at: When the provider created the event (timezone-aware), when given.
+        transactions: The transactions the event covers.
+        raw: The parsed body with unknown fields kept and secrets left out.
+    """
+
+    provider: str
+    kind: PostbackKind
+    event_key: str = attrs.field(validator=_non_empty)
+    status: MappedStatus[DepositStatus] | MappedStatus[WithdrawalStatus]
+    amount: Money
+    customer_id: str | None = None
+    reference: str | None = None
+    occurred_at: datetime | None = attrs.field(default=None, validator=_aware)
+    transactions: tuple[PostbackTransaction, ...] = ()
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)

@@ -1,0 +1,190 @@
+"""Exact money: a ``Decimal`` amount and a currency code."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from payplane._currencies import ISO_4217_EXPONENTS
+from payplane.exceptions import CurrencyMismatchError, ValidationError
+
+__all__ = ["Currency", "Money", "iso_currency", "to_decimal"]
+
+# Paykassma's converted-amount maps carry crypto codes (BTC, USDTTRC20) beside ISO codes,
+# so Money accepts any upper-case code of 2-12 letters and digits; requests that go to a
+# provider insist on ISO 4217 through `iso_currency`.
+_CODE = re.compile(r"[A-Z][A-Z0-9]{1,11}")
+
+
+@attrs.frozen
+class Currency:
+    """An ISO 4217 currency.
+
+    Attributes:
+        code: The three-letter code (``"MMK"``).
+        exponent: Digits after the decimal point of its minor unit (2 for MMK, 0 for JPY,
+            3 for KWD); ``None`` for codes without one (gold, SDR).
+    """
+
+    code: str
+    exponent: int | None
+
+
+def iso_currency(code: str, *, field: str = "currency") -> Currency:
+    """Return the ISO 4217 currency for *code*.
+
+    Raises:
+        ValidationError: *code* is not an active ISO 4217 code (names *field*).
+    """
+    if code not in ISO_4217_EXPONENTS:
+        msg = f"{code!r} is not an ISO 4217 currency code"
+        raise ValidationError(field, msg, limit="ISO 4217 code")
+    return Currency(code, ISO_4217_EXPONENTS[code])
+
+
+def to_decimal(value: object, *, field: str = "amount") -> Decimal:
+    """Convert *value* to a finite ``Decimal`` without losing or inventing precision.
+
+    Accepted: ``Decimal``, ``int`` (not ``bool``), ``str`` in decimal notation, and a
+    ``float`` only when its binary value is exactly the decimal it prints as (``6000.0``,
+    ``0.5``, ``0.25``). ``0.1`` is refused: as a binary float it is
+    0.1000000000000000055511151231257827..., so pass ``"0.1"`` or ``Decimal("0.1")``.
+
+    Raises:
+        ValidationError: NaN, an infinity, an inexact float, a bool or anything else.
+    """
+    if isinstance(value, bool):
+        msg = "a bool is not an amount"
+        raise ValidationError(field, msg, limit="finite decimal")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        exact = Decimal(value)
+        if exact.is_finite() and exact != Decimal(repr(value)):
+            msg = (
+                f"the float {value!r} is not exactly representable in binary "
+                f"(it is {exact}); pass a str or Decimal"
+            )
+            raise ValidationError(field, msg, limit="exact float")
+        result = Decimal(repr(value)) if exact.is_finite() else exact
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            msg = f"{value!r} is not a decimal number"
+            raise ValidationError(field, msg, limit="finite decimal") from None
+    else:
+        msg = f"{type(value).__name__} is not an amount"
+        raise ValidationError(field, msg, limit="finite decimal")
+    if not result.is_finite():
+        msg = f"{result} is not a finite number"
+        raise ValidationError(field, msg, limit="finite decimal")
+    return result
+
+
+def _currency_code(value: object) -> str:
+    if not isinstance(value, str) or _CODE.fullmatch(value) is None:
+        msg = f"{value!r} is not a currency code"
+        raise ValidationError("currency", msg, limit="2-12 upper-case letters or digits")
+    return value
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An exact amount of one currency.
+
+    ``Money("6000", "MMK")``. The amount is a ``Decimal`` kept exactly as given: no
+    rounding, no float on the way, and its exponent survives a round trip
+    (``"1.10"`` stays ``"1.10"``). Floats follow :func:`to_decimal`'s rule.
+
+    ``+``, ``-`` and ordering work within one currency and raise
+    :class:`~payplane.exceptions.CurrencyMismatchError` across two; ``==`` across two
+    currencies is ``False``. Multiplying by an ``int`` or ``Decimal`` scales the amount.
+
+    Attributes:
+        amount: The amount.
+        currency: An upper-case currency code: ISO 4217, or a crypto code such as
+            ``"USDTTRC20"`` as providers report them.
+    """
+
+    amount: Decimal = attrs.field(converter=to_decimal)
+    currency: str = attrs.field(validator=lambda _i, _a, v: _currency_code(v))
+
+    def _same(self, other: Money, op: str) -> None:
+        if self.currency != other.currency:
+            msg = f"cannot {op} {self.currency} and {other.currency}"
+            raise CurrencyMismatchError(msg)
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "add")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "subtract")
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: object) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+            return NotImplemented
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount >= other.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+    def __format__(self, spec: str) -> str:
+        return f"{format(self.amount, spec)} {self.currency}"
+
+    def is_whole(self) -> bool:
+        """Return whether the amount has no fractional part (``6000.00`` is whole)."""
+        return self.amount == self.amount.to_integral_value()
+
+    def to_dict(self) -> dict[str, str]:
+        """Serialise exactly: ``{"amount": "6000.00", "currency": "MMK"}``.
+
+        The amount is a string, so no JSON parser can turn it into a float.
+        """
+        return {"amount": str(self.amount), "currency": self.currency}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Money:
+        """Parse what :meth:`to_dict` produced, exactly.
+
+        Raises:
+            ValidationError: a missing or invalid amount or currency.
+        """
+        try:
+            amount, currency = data["amount"], data["currency"]
+        except (KeyError, TypeError) as exc:
+            msg = "expected a mapping with 'amount' and 'currency'"
+            raise ValidationError(str(exc.args[0]) if exc.args else "money", msg) from None
+        return cls(amount, currency)

@@ -1,0 +1,148 @@
+"""Provider metadata: what a plugin declares, cheap to import."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from payplane._currencies import ISO_4217_EXPONENTS
+from payplane._protocols import Capability
+from payplane._secrets import SECRET_METADATA_KEY, Secret, redact
+from payplane.exceptions import ConfigurationError, ValidationError
+
+__all__ = ["PLUGIN_API_VERSION", "ProviderSpec"]
+
+PLUGIN_API_VERSION = 1
+"""The plugin API this payplane speaks. A provider declaring another one is skipped."""
+
+_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def _valid_id(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or _ID.fullmatch(value) is None:
+        msg = f"provider id {value!r} must match {_ID.pattern}"
+        raise ConfigurationError(msg, field=attribute.name)
+
+
+def _capabilities(values: Iterable[Capability | str]) -> frozenset[Capability]:
+    return frozenset(Capability(value) for value in values)
+
+
+def _currencies(values: Iterable[str]) -> frozenset[str]:
+    codes = frozenset(values)
+    unknown = sorted(code for code in codes if code not in ISO_4217_EXPONENTS)
+    if unknown:
+        msg = f"not ISO 4217 currency codes: {', '.join(unknown)}"
+        raise ConfigurationError(msg, field="currencies")
+    return codes
+
+
+def _resolve(target: str | Callable[..., Any], what: str) -> Any:  # noqa: ANN401
+    if not isinstance(target, str):
+        return target
+    module_name, _, attr = target.partition(":")
+    if not attr:
+        msg = f"{what} must be given as 'module:attribute', not {target!r}"
+        raise ConfigurationError(msg, field=what)
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSpec:
+    """What a provider plugin declares about itself.
+
+    ``settings`` and ``factory`` may be ``"module:attribute"`` strings, so listing the
+    installed providers imports only the plugin's entry-point module, never its
+    implementation.
+
+    Attributes:
+        id: Provider id: lower-case letters, digits and ``_`` (``"paykassma_wavepay"``).
+        display_name: Human-readable name.
+        capabilities: The capabilities it implements.
+        currencies: ISO 4217 codes it moves.
+        api_version: The payplane plugin API it was written for
+            (:data:`~payplane.PLUGIN_API_VERSION`).
+        settings: The attrs settings class (secret fields declared with
+            :func:`~payplane.secret_field`), or its ``"module:Class"`` path.
+        factory: A callable taking a settings instance and returning the provider
+            object, or its ``"module:attribute"`` path.
+        docs_url: Where its documentation lives, if anywhere.
+    """
+
+    id: str = attrs.field(validator=_valid_id)
+    display_name: str
+    capabilities: frozenset[Capability] = attrs.field(converter=_capabilities)
+    currencies: frozenset[str] = attrs.field(converter=_currencies)
+    api_version: int
+    settings: str | type = attrs.field(eq=False)
+    factory: str | Callable[[Any], object] = attrs.field(eq=False)
+    docs_url: str | None = None
+
+    def load_settings_class(self) -> type:
+        """Import and return the settings class."""
+        cls = _resolve(self.settings, "settings")
+        if not (isinstance(cls, type) and attrs.has(cls)):
+            msg = f"settings of {self.id!r} must be an attrs class"
+            raise ConfigurationError(msg, field="settings", provider=self.id)
+        return cls
+
+    def load_factory(self) -> Callable[[Any], object]:
+        """Import and return the provider factory."""
+        factory: Callable[[Any], object] = _resolve(self.factory, "factory")
+        return factory
+
+    def secret_fields(self) -> tuple[str, ...]:
+        """Names of the settings fields declared with :func:`~payplane.secret_field`."""
+        return tuple(
+            field.name
+            for field in attrs.fields(self.load_settings_class())
+            if field.metadata.get(SECRET_METADATA_KEY)
+        )
+
+    def make_settings(self, values: object) -> object:
+        """Return a settings instance from *values* (an instance, or a mapping of fields).
+
+        Raises:
+            ConfigurationError: a missing, unknown or invalid field; names the field and
+                never shows a secret value.
+        """
+        cls = self.load_settings_class()
+        if isinstance(values, cls):
+            return values
+        if not isinstance(values, Mapping):
+            msg = f"settings must be a {cls.__name__} or a mapping, not {type(values).__name__}"
+            raise ConfigurationError(msg, provider=self.id)
+        fields = {field.alias: field for field in attrs.fields(cls)}
+        for key in values:
+            if key not in fields:
+                msg = f"unknown setting {key!r}; known: {', '.join(sorted(fields))}"
+                raise ConfigurationError(msg, field=str(key), provider=self.id)
+        for name, field in fields.items():
+            if name not in values and field.default is attrs.NOTHING:
+                msg = f"missing required setting {name!r}"
+                raise ConfigurationError(msg, field=name, provider=self.id)
+        secret_names = self.secret_fields()
+        secrets = [_plain(v) for k, v in values.items() if k in secret_names and v]
+        try:
+            return cls(**values)
+        except ConfigurationError as exc:
+            exc.message = redact(exc.message, secrets)
+            raise
+        except ValidationError as exc:
+            message = redact(exc.message, secrets)
+            raise ConfigurationError(message, field=exc.field, provider=self.id) from None
+        except (TypeError, ValueError) as exc:
+            message = redact(str(exc), secrets)
+            msg = f"invalid settings: {message}"
+            raise ConfigurationError(msg, provider=self.id) from None
+
+
+def _plain(value: object) -> str:
+    return value.reveal() if isinstance(value, Secret) else str(value)

@@ -1,0 +1,67 @@
+"""The hooks payplane calls, for provider plugins and observers.
+
+A provider distribution registers a module under the ``payplane.providers`` entry-point
+group (name: the provider id). payplane imports that module and registers it with its
+``pluggy.PluginManager("payplane")``; the module implements :func:`payplane_providers`
+with :data:`hookimpl`, and may implement the observation hooks. Keep that module cheap to
+import: metadata and hook implementations only, the implementation behind
+``"module:attribute"`` paths in :class:`~payplane.ProviderSpec`.
+
+Hook implementations may declare any subset of a hook's arguments, by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from payplane._http import HttpRequest, HttpResponse
+    from payplane._spec import ProviderSpec
+
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "payplane_providers",
+    "payplane_request_sent",
+    "payplane_response_received",
+]
+
+PROJECT_NAME = "payplane"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks a function in this module as a hook specification."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin's function as an implementation of a payplane hook."""
+
+
+@hookspec
+def payplane_providers() -> Sequence[ProviderSpec]:  # type: ignore[empty-body]
+    """Return the providers this plugin offers.
+
+    Called once per plugin when the registry loads; every plugin's specs are collected.
+    Must not import the provider's implementation: give ``settings`` and ``factory`` as
+    ``"module:attribute"`` paths.
+    """
+
+
+@hookspec
+def payplane_request_sent(provider: str, request: HttpRequest) -> None:
+    """Called just before the client sends *request* to *provider*.
+
+    *request* is redacted: every secret setting in its URL and body reads ``***``. Called
+    again for each retry.
+    """
+
+
+@hookspec
+def payplane_response_received(
+    provider: str, request: HttpRequest, response: HttpResponse, elapsed: float
+) -> None:
+    """Called when *provider* answered *request* (redacted), before the answer is parsed.
+
+    *elapsed* is the exchange's duration in seconds.
+    """

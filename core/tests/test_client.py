@@ -1,0 +1,535 @@
+"""Clients over httpx: capabilities, retries, unknown outcomes, hooks, redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import payplane_fakepsp
+import pytest
+from payplane_fakepsp import TEST_API_KEY as API_KEY
+from payplane_fakepsp import TEST_WEBHOOK_SECRET as WEBHOOK_SECRET
+
+import payplane
+from payplane import (
+    ActivationOutcome,
+    ActivationRequest,
+    DepositRequest,
+    Money,
+    PostbackKind,
+    WithdrawalRequest,
+    WithdrawalStatus,
+)
+from payplane.exceptions import (
+    InsufficientFundsError,
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    ProviderDeclinedError,
+    SignatureError,
+    TransportError,
+    UnknownOutcomeError,
+    UnsupportedCapabilityError,
+    ValidationError,
+)
+from payplane.hookspecs import hookimpl
+
+FAST = payplane.RetryPolicy(attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _withdrawal(**changes: Any) -> WithdrawalRequest:
+    values: dict[str, Any] = {
+        "customer_id": "user-1",
+        "amount": Money("25.50", "USD"),
+        "account_number": "0123456789",
+    } | changes
+    return WithdrawalRequest(**values)
+
+
+def _client(
+    registry: payplane.Registry, settings: dict[str, object], handler: Handler
+) -> payplane.Client:
+    return registry.client("fakepsp", settings, transport=httpx.MockTransport(handler), retry=FAST)
+
+
+def test_start_deposit_fetches_details_and_builds_url(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """One exchange for the details; the hosted URL needs none."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"account": "ACC-1"})
+
+    with _client(registry, settings, handler) as client:
+        start = client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
+    assert start.payment_details is not None
+    assert start.payment_details.account == "ACC-1"
+    assert start.hosted_page_url == "https://fakepsp.test/pay?customer=u1"
+    assert len(seen) == 1
+    assert seen[0].headers["api-key"] == API_KEY
+
+
+def test_start_deposit_without_details_sends_nothing(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """Only a hosted page asked for: no HTTP at all."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(request)
+
+    with _client(registry, settings, handler) as client:
+        start = client.start_deposit(
+            DepositRequest(customer_id="u1", currency="USD", payment_details=False)
+        )
+    assert start.payment_details is None
+    assert start.hosted_page_url is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("credited", ActivationOutcome.CREDITED),
+        ("short", ActivationOutcome.BELOW_MINIMUM),
+        ("pending", ActivationOutcome.PENDING),
+        ("review", ActivationOutcome.UNDER_REVIEW),
+        ("rejected", ActivationOutcome.REJECTED),
+        ("brand-new", ActivationOutcome.UNKNOWN),
+    ],
+)
+def test_activation_outcomes(
+    registry: payplane.Registry,
+    settings: dict[str, object],
+    status: str,
+    outcome: ActivationOutcome,
+) -> None:
+    """Each answer maps to its neutral outcome, the raw value beside it."""
+    handler = lambda _r: httpx.Response(200, json={"status": status, "credited": "10.00"})  # noqa: E731
+    with _client(registry, settings, handler) as client:
+        result = client.activate_deposit(
+            ActivationRequest(customer_id="u1", amount=Money("10.00", "USD"), transaction_id="T1")
+        )
+    assert result.outcome.status is outcome
+    assert result.outcome.raw == status
+    assert result.credited == Money("10.00", "USD")
+
+
+def test_withdrawal_generates_reference() -> None:
+    """A withdrawal without a reference gets a fresh UUID: the idempotency key."""
+    first, second = _withdrawal(), _withdrawal()
+    assert len(first.reference) == 36
+    assert first.reference != second.reference
+
+
+def test_withdrawal_is_created(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """An accepted payout is pending, with the request's reference."""
+    request = _withdrawal()
+
+    def handler(http: httpx.Request) -> httpx.Response:
+        assert json.loads(http.content)["id"] == request.reference
+        return httpx.Response(200, json={"status": "queued"})
+
+    with _client(registry, settings, handler) as client:
+        result = client.create_withdrawal(request)
+    assert result.reference == request.reference
+    assert result.status.status is WithdrawalStatus.PENDING
+
+
+def test_insufficient_funds(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """The provider's balance refusal is a neutral InsufficientFundsError."""
+    handler = lambda _r: httpx.Response(200, json={"error": "insufficient"})  # noqa: E731
+    with (
+        _client(registry, settings, handler) as client,
+        pytest.raises(InsufficientFundsError) as info,
+    ):
+        client.create_withdrawal(_withdrawal())
+    assert info.value.provider == "fakepsp"
+    assert info.value.operation == "create_withdrawal"
+
+
+def test_declined(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """A refusal carries the provider's message."""
+    handler = lambda _r: httpx.Response(200, json={"error": "account closed"})  # noqa: E731
+    with (
+        _client(registry, settings, handler) as client,
+        pytest.raises(ProviderDeclinedError) as info,
+    ):
+        client.create_withdrawal(_withdrawal())
+    assert info.value.provider_message == "account closed"
+
+
+def test_connect_error_is_retried(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """A connection never made is retried, even for a money-moving request."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) < 3:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"status": "credited"})
+
+    with _client(registry, settings, handler) as client:
+        result = client.activate_deposit(
+            ActivationRequest(customer_id="u1", amount=Money(1, "USD"), transaction_id="T1")
+        )
+    assert result.outcome.status is ActivationOutcome.CREDITED
+    assert len(calls) == 3
+
+
+def test_connect_error_gives_up_after_attempts(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """After the last attempt the retry-safe transport error surfaces."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with _client(registry, settings, handler) as client, pytest.raises(TransportError) as info:
+        client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
+    assert info.value.retry_safe
+    assert not isinstance(info.value, UnknownOutcomeError)
+
+
+def test_lost_answer_of_money_moving_call_is_unknown_outcome(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A read timeout after an activation was sent: outcome unknown, not retried, not failed."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    request = ActivationRequest(
+        customer_id="u1", amount=Money(1, "USD"), transaction_id="T1", reference="act-42"
+    )
+    with _client(registry, settings, handler) as client, pytest.raises(UnknownOutcomeError) as info:
+        client.activate_deposit(request)
+    assert info.value.reference == "act-42"
+    assert not info.value.retry_safe
+    assert len(calls) == 1
+
+
+def test_lost_answer_of_replay_safe_call_is_retried(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A withdrawal with an honoured idempotency key is re-sent after a lost answer."""
+    calls: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content)
+        if len(calls) == 1:
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200, json={"status": "queued"})
+
+    with _client(registry, settings, handler) as client:
+        client.create_withdrawal(_withdrawal())
+    assert len(calls) == 2
+    assert calls[0] == calls[1]
+
+
+def test_unclassifiable_answer_to_money_moving_call_is_unknown_outcome(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """An HTML error page after a payout was sent cannot be a failure."""
+    handler = lambda _r: httpx.Response(500, text="<html>oops</html>")  # noqa: E731
+    request = _withdrawal(reference="wd-7")
+    with _client(registry, settings, handler) as client, pytest.raises(UnknownOutcomeError) as info:
+        client.create_withdrawal(request)
+    assert info.value.reference == "wd-7"
+    assert isinstance(info.value.__cause__, MalformedPayloadError)
+
+
+def test_transient_status_on_replay_safe_call_is_retried(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """503 on a replay-safe request is retried."""
+    statuses = [503, 200]
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(statuses.pop(0), json={"account": "A"})
+
+    with _client(registry, settings, handler) as client:
+        start = client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
+    assert start.payment_details is not None
+    assert statuses == []
+
+
+def test_validation_happens_before_sending(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A provider limit is checked before any byte leaves."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(request)
+
+    with _client(registry, settings, handler) as client, pytest.raises(ValidationError) as info:
+        client.activate_deposit(
+            ActivationRequest(customer_id="u1", amount=Money(1, "USD"), transaction_id="T" * 13)
+        )
+    assert info.value.field == "transaction_id"
+    assert info.value.limit == "<= 12 characters"
+    assert info.value.provider == "fakepsp"
+
+
+def test_unsupported_capability(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """Asking a provider for an operation it does not declare is a clear error."""
+    spec = registry.spec("fakepsp")
+    limited = payplane.ProviderSpec(
+        id="limited",
+        display_name="Limited",
+        capabilities={payplane.Capability.POSTBACKS},
+        currencies={"USD"},
+        api_version=payplane.PLUGIN_API_VERSION,
+        settings=spec.settings,
+        factory=spec.factory,
+    )
+
+    class Plugin:
+        @hookimpl
+        def payplane_providers(self) -> list[payplane.ProviderSpec]:
+            return [limited]
+
+    registry.register(Plugin(), name="limited")
+    with (
+        registry.client("limited", settings) as client,
+        pytest.raises(UnsupportedCapabilityError) as info,
+    ):
+        client.create_withdrawal(_withdrawal())
+    assert info.value.capability == "withdrawals"
+
+
+def _postback(
+    payload: dict[str, object], secret: str = WEBHOOK_SECRET
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    return body, {"X-Signature": payplane_fakepsp.sign(body, secret)}
+
+
+def test_postback_verified_and_parsed(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A correctly signed postback becomes an event with exact money."""
+    body, headers = _postback(
+        {"kind": "withdrawal", "id": "wd-1", "status": "paid", "amount": 25.5, "currency": "USD"}
+    )
+    with registry.client("fakepsp", settings) as client:
+        event = client.verify_postback(body, headers)
+    assert event.kind is PostbackKind.WITHDRAWAL
+    assert event.amount == Money("25.5", "USD")
+    assert event.status.status is WithdrawalStatus.SUCCEEDED
+    assert event.event_key == "withdrawal:wd-1:paid"
+
+
+def test_postback_with_wrong_signature_refused(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A postback signed with another key never becomes an event."""
+    body, headers = _postback({"kind": "deposit"}, secret="another-secret-value")
+    with registry.client("fakepsp", settings) as client, pytest.raises(SignatureError) as info:
+        client.verify_postback(body, headers)
+    assert info.value.operation == "verify_postback"
+
+
+def test_postback_too_large_refused(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """An over-size body is refused before anything else."""
+    with (
+        registry.client("fakepsp", settings) as client,
+        pytest.raises(PayloadTooLargeError) as info,
+    ):
+        client.verify_postback(b"x" * 5000, {})
+    assert (info.value.size, info.value.limit) == (5000, 4096)
+
+
+class _Observer:
+    def __init__(self) -> None:
+        self.sent: list[payplane.HttpRequest] = []
+        self.received: list[tuple[int, float]] = []
+
+    @hookimpl
+    def payplane_request_sent(self, provider: str, request: payplane.HttpRequest) -> None:
+        assert provider == "fakepsp"
+        self.sent.append(request)
+
+    @hookimpl
+    def payplane_response_received(self, response: payplane.HttpResponse, elapsed: float) -> None:
+        self.received.append((response.status_code, elapsed))
+
+
+def test_hooks_observe_redacted_requests(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """Observer plugins see each request, secrets redacted, and each response."""
+    observer = _Observer()
+    registry.register(observer, name="observer")
+    handler = lambda _r: httpx.Response(200, json={"account": "A"})  # noqa: E731
+    with _client(registry, settings, handler) as client:
+        client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
+    (sent,) = observer.sent
+    assert sent.headers["api-key"] == API_KEY  # headers are the provider's business
+    assert API_KEY not in sent.url
+    assert observer.received[0][0] == 200
+
+
+def test_secret_in_url_is_redacted_from_logs_and_errors(caplog: pytest.LogCaptureFixture) -> None:
+    """A secret in the query string shows as *** in log lines and exception text."""
+    registry = payplane.Registry(autoload=False)
+
+    class QueryProvider(payplane_fakepsp.FakeProvider):
+        def build_deposit(self, request: DepositRequest) -> payplane.HttpRequest:
+            return payplane.HttpRequest(
+                operation="start_deposit",
+                method="GET",
+                url=f"{self.settings.base_url}/d?secret={self.settings.api_key.reveal()}",
+                replay_safe=False,
+            )
+
+    plugin_spec = payplane.ProviderSpec(
+        id="query",
+        display_name="Query",
+        capabilities={payplane.Capability.DEPOSITS},
+        currencies={"USD"},
+        api_version=payplane.PLUGIN_API_VERSION,
+        settings=payplane_fakepsp.FakeSettings,
+        factory=QueryProvider,
+    )
+
+    class Plugin:
+        @hookimpl
+        def payplane_providers(self) -> list[payplane.ProviderSpec]:
+            return [plugin_spec]
+
+    registry.register(Plugin(), name="query")
+    secret = "query-secret-in-url-777"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["secret"] == secret
+        raise httpx.ReadTimeout(f"timed out on {request.url}", request=request)
+
+    settings = {"base_url": "https://q.test", "api_key": secret, "webhook_secret": "w" * 12}
+    caplog.set_level(logging.DEBUG)
+    with (
+        registry.client(
+            "query", settings, transport=httpx.MockTransport(handler), retry=FAST
+        ) as client,
+        pytest.raises(TransportError) as info,
+    ):
+        client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
+    assert secret not in str(info.value)
+    assert "secret=***" in str(info.value)
+    assert any("secret=***" in record.getMessage() for record in caplog.records)
+    assert all(secret not in record.getMessage() for record in caplog.records)
+
+
+def test_settings_repr_hides_secrets(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """Neither the settings' repr nor the client's shows a secret."""
+    with registry.client("fakepsp", settings) as client:
+        assert API_KEY not in repr(client.settings)
+        assert WEBHOOK_SECRET not in repr(client.settings)
+        assert "***" in repr(client.settings)
+        assert API_KEY not in repr(client)
+
+
+def test_owned_http_client_closed(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """Leaving the with block closes the owned httpx client; a passed-in one stays open."""
+    with registry.client("fakepsp", settings) as client:
+        pass
+    assert client._http.is_closed
+    shared = httpx.Client()
+    with registry.client("fakepsp", settings, http_client=shared):
+        pass
+    assert not shared.is_closed
+    shared.close()
+
+
+def test_http_client_and_transport_are_exclusive(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """Passing both is a usage error."""
+    with httpx.Client() as shared, pytest.raises(TypeError):
+        registry.client(
+            "fakepsp",
+            settings,
+            http_client=shared,
+            transport=httpx.MockTransport(lambda _r: httpx.Response(200)),
+        )
+
+
+# -- async ---------------------------------------------------------------------
+
+
+def _async_client(
+    registry: payplane.Registry, settings: dict[str, object], handler: Handler
+) -> payplane.AsyncClient:
+    return registry.async_client(
+        "fakepsp", settings, transport=httpx.MockTransport(handler), retry=FAST
+    )
+
+
+async def test_async_full_flow(registry: payplane.Registry, settings: dict[str, object]) -> None:
+    """The async client runs every capability through the same provider."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/deposits":
+            return httpx.Response(200, json={"account": "A"})
+        if path == "/activations":
+            return httpx.Response(200, json={"status": "credited", "credited": "5"})
+        return httpx.Response(200, json={"status": "queued"})
+
+    async with _async_client(registry, settings, handler) as client:
+        start = await client.start_deposit(DepositRequest(customer_id="u", currency="USD"))
+        activation = await client.activate_deposit(
+            ActivationRequest(customer_id="u", amount=Money(5, "USD"), transaction_id="T")
+        )
+        withdrawal = await client.create_withdrawal(_withdrawal())
+        body, headers = _postback(
+            {"kind": "deposit", "id": "d1", "status": "paid", "amount": "5", "currency": "USD"}
+        )
+        event = client.verify_postback(body, headers)
+    assert start.payment_details is not None
+    assert activation.credited == Money(5, "USD")
+    assert withdrawal.status.status is WithdrawalStatus.PENDING
+    assert event.status.status.is_success
+
+
+async def test_async_lost_answer_is_unknown_outcome(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """The async client reports an unknown outcome just like the sync one."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("server hung up", request=request)
+
+    request = ActivationRequest(
+        customer_id="u", amount=Money(5, "USD"), transaction_id="T", reference="r-9"
+    )
+    async with _async_client(registry, settings, handler) as client:
+        with pytest.raises(UnknownOutcomeError) as info:
+            await client.activate_deposit(request)
+    assert info.value.reference == "r-9"
+
+
+async def test_async_connect_error_retried(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """The async client retries a connection never made."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            raise httpx.ConnectTimeout("slow", request=request)
+        return httpx.Response(200, json={"status": "queued"})
+
+    async with _async_client(registry, settings, handler) as client:
+        await client.create_withdrawal(_withdrawal())
+    assert len(calls) == 2

@@ -1,0 +1,66 @@
+"""The public surface: pinned, sorted, and really exported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import payplane
+import payplane.exceptions
+import payplane.hookspecs
+
+EXPECTED = [
+    "PLUGIN_API_VERSION", "ActivationOutcome", "ActivationProvider", "ActivationRequest",
+    "ActivationResult", "AsyncClient", "Capability", "Client", "Currency", "DepositProvider",
+    "DepositRequest", "DepositStart", "DepositStatus", "HttpRequest", "HttpResponse",
+    "LoadProblem", "MappedStatus", "Money", "NeutralStatus", "PaymentDetails",
+    "PluginLoadWarning", "PostbackAnswer", "PostbackEvent", "PostbackKind", "PostbackProvider",
+    "PostbackTransaction", "ProviderSpec", "Registry", "RetryPolicy", "Secret", "StatusMap",
+    "WithdrawalProvider", "WithdrawalRequest", "WithdrawalResult", "WithdrawalStatus",
+    "async_client", "client", "default_registry", "iso_currency", "new_reference", "redact",
+    "secret_field", "secret_values", "to_decimal",
+]  # fmt: skip
+
+
+def _isort_style(names: list[str]) -> list[str]:
+    """Constants, then classes, then functions, each alphabetical (ruff's RUF022)."""
+    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """__all__ is exactly the documented API, in sorted order."""
+    assert payplane.__all__ == EXPECTED
+    assert payplane.__all__ == _isort_style(payplane.__all__)
+
+
+def test_every_name_is_exported() -> None:
+    """Every name in __all__ resolves (the clients lazily)."""
+    for module in (payplane, payplane.exceptions, payplane.hookspecs):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
+
+
+def test_submodule_all_sorted() -> None:
+    """The public submodules keep a sorted __all__ too."""
+    for module in (payplane.exceptions, payplane.hookspecs):
+        assert module.__all__ == _isort_style(module.__all__)
+
+
+def test_import_and_listing_do_not_import_httpx() -> None:
+    """`import payplane` and listing providers stay cheap: no httpx, no provider code."""
+    code = (
+        "import sys, payplane;"
+        "specs = payplane.Registry().providers();"
+        "print(sorted(specs), 'httpx' in sys.modules,"
+        " 'payplane_paykassma_wavepay._provider' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("]")[1].split() == ["False", "False"]
+
+
+def test_unknown_attribute() -> None:
+    """A missing attribute is an AttributeError, as usual."""
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        payplane.NoSuchThing  # noqa: B018

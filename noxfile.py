@@ -54,6 +54,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on every package, the tests and the typing examples."""
     _sync(session, "typecheck")
     session.run("mypy", "core/src", "core/tests", "tests", "noxfile.py")
+    session.run("mypy", "conftest.py")  # apart: every test folder has a conftest module
     for provider in PROVIDERS:
         session.run("mypy", str(provider / "src"), str(provider / "tests"))
 

@@ -533,3 +533,12 @@ async def test_async_connect_error_retried(
     async with _async_client(registry, settings, handler) as client:
         await client.create_withdrawal(_withdrawal())
     assert len(calls) == 2
+
+
+def test_postback_answer_comes_from_the_provider(
+    registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """The client hands out the provider's acknowledgement and its retry-later answer."""
+    with registry.client("fakepsp", settings) as client:
+        assert client.postback_answer(accepted=True).status_code == 204
+        assert client.postback_answer(accepted=False).status_code == 503

@@ -17,7 +17,7 @@ import attrs
 import httpx
 import stamina
 
-from payplane._http import HttpRequest, HttpResponse
+from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
     ActivationRequest,
     ActivationResult,
@@ -273,6 +273,18 @@ class _BaseClient:
             wait_jitter=self.retry.wait_jitter,
         )
 
+    def postback_answer(self, *, accepted: bool) -> PostbackAnswer:
+        """Return the HTTP answer to send the provider for a postback.
+
+        ``accepted=True`` once the event is durably recorded (the provider stops
+        re-sending); ``accepted=False`` to have it sent again later.
+
+        Raises:
+            UnsupportedCapabilityError: the provider does not declare postbacks.
+        """
+        provider: PostbackProvider = self._require(Capability.POSTBACKS)
+        return provider.postback_answer(accepted=accepted)
+
     def verify_postback(
         self, body: bytes, headers: Mapping[str, str] | None = None
     ) -> PostbackEvent:
@@ -306,9 +318,9 @@ class Client(_BaseClient):
 
     Create it with :func:`payplane.client`. Pass *http_client* to share your own
     ``httpx.Client`` (payplane will not close it), or *transport* to run over an
-    ``httpx`` transport (``httpx.MockTransport`` in tests); otherwise the client owns an
-    ``httpx.Client`` with :data:`DEFAULT_TIMEOUT` and closes it in :meth:`close` or at
-    the end of a ``with`` block.
+    ``httpx`` transport (``httpx.MockTransport`` in tests); otherwise the client owns
+    an ``httpx.Client`` (5 s to connect, 30 s for each other phase) and closes it in
+    :meth:`close` or at the end of a ``with`` block.
     """
 
     def __init__(
@@ -398,8 +410,9 @@ class Client(_BaseClient):
             UnknownOutcomeError: sent, and the answer was lost or cannot be classified:
                 the payout may exist. Retry only with the same ``request``.
             InsufficientFundsError: the merchant balance is too low.
-            ValidationError, ProviderDeclinedError, SignatureError, IntegrityError,
-            TransportError: as their names say.
+            SignatureError: the provider rejected payplane's signature (check the key).
+            ValidationError, ProviderDeclinedError, IntegrityError: as their names say.
+            TransportError: the exchange failed.
         """
         provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
         http = self._build("create_withdrawal", lambda: provider.build_withdrawal(request))

@@ -47,9 +47,9 @@ class DepositStatus(NeutralStatus):
     PENDING = "pending"
     """Started or being checked; not credited yet."""
     SUCCEEDED = "succeeded"
-    """Credited to the merchant: final."""
+    """Credited to the merchant; final."""
     FAILED = "failed"
-    """Rejected or expired: final."""
+    """Rejected or expired; final."""
     UNKNOWN = "unknown"
     """A provider code payplane does not know: not final, never success."""
 
@@ -68,9 +68,9 @@ class WithdrawalStatus(NeutralStatus):
     PENDING = "pending"
     """Accepted by the provider and not finished: not final."""
     SUCCEEDED = "succeeded"
-    """Paid out: final."""
+    """Paid out; final."""
     FAILED = "failed"
-    """Rejected or failed, no money left: final."""
+    """Rejected or failed, no money left; final."""
     UNKNOWN = "unknown"
     """A provider code payplane does not know: not final, never success."""
 
@@ -87,7 +87,7 @@ class ActivationOutcome(NeutralStatus):
     """What activating a deposit from the user's transaction id led to."""
 
     CREDITED = "credited"
-    """The transaction was found and the deposit credited: final."""
+    """The transaction was found and the deposit credited; final."""
     BELOW_MINIMUM = "below_minimum"
     """Found, but the sum accumulated for the user is below the minimum deposit; the
     provider keeps it and adds later transactions to it. Not final."""
@@ -96,7 +96,7 @@ class ActivationOutcome(NeutralStatus):
     UNDER_REVIEW = "under_review"
     """Not found; a claim was filed for manual review. Not final."""
     REJECTED = "rejected"
-    """The provider refused the activation: final."""
+    """The provider refused the activation; final."""
     UNKNOWN = "unknown"
     """An answer payplane does not know: not final, never success."""
 

@@ -1,0 +1,393 @@
+"""Wire classes mirroring Paykassma's JSON, and the one cattrs converter for them.
+
+The converter is lenient about unknown members (they stay in the neutral records' ``raw``)
+and strict about the types of the members it knows: a string is never silently made
+from a number, nor a number from a bool. Amounts become exact ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, NewType, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
+
+from payplane import Money, to_decimal
+from payplane.exceptions import MalformedPayloadError
+from payplane_paykassma_wavepay._rawjson import ScanOnce
+
+__all__ = [
+    "ConvertedAmounts",
+    "Message",
+    "WireActivationAnswer",
+    "WireCurrency",
+    "WireDepositAnswer",
+    "WireDepositParams",
+    "WireId",
+    "WireLegacyPostback",
+    "WirePostback",
+    "WireTransaction",
+    "WireWithdrawalAnswer",
+    "converted_amounts_scanner",
+    "make_converter",
+    "structure",
+]
+
+T = TypeVar("T")
+
+WireId = NewType("WireId", str)
+"""An identifier Paykassma may send as a JSON string or integer; kept as text."""
+
+
+# -- converted amounts ---------------------------------------------------------------
+
+_CODES = re.compile(r"[A-Z][A-Z0-9]{1,11}(?:,[A-Z][A-Z0-9]{1,11})*")
+
+
+def _reject_constant(name: str) -> Any:  # noqa: ANN401 - a json.JSONDecoder hook
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+# Scans a converted-amount map only to find where it ends and check its shape: each value
+# must be a JSON number. The floats it makes are thrown away; the amounts are read again
+# from the raw text, as Decimal, when first used (see ConvertedAmounts). A postback carries
+# about 180 of them, most never looked at, and turning each into Decimal and Money up
+# front would cost three times the rest of verifying and parsing the postback.
+_SHAPE_SCANNER: ScanOnce = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
+_EXACT = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+class ConvertedAmounts(Mapping[str, Money]):
+    """A read-only map of currency code to exact :class:`~payplane.Money`.
+
+    Paykassma's ``converted_amount`` (and the legacy ``stockpiling``): the event's amount
+    in about 180 currencies, crypto codes such as ``USDTTRC20`` included. Built from the
+    raw JSON text, it turns amounts into ``Decimal`` on first use, never through a float.
+    """
+
+    __slots__ = ("_cache", "_codes", "_text")
+
+    def __init__(self, text: str, codes: Collection[str]) -> None:
+        """Wrap *text*, a JSON object of code to number whose (distinct) codes are *codes*.
+
+        Use :meth:`from_json` or :meth:`from_mapping`, which check the shape.
+        """
+        self._text = text
+        self._codes = codes
+        self._cache: dict[str, Money] | None = None
+
+    @classmethod
+    def from_json(cls, text: str, parsed: object) -> ConvertedAmounts:
+        """Check *parsed* (what a JSON scanner made of *text*) and wrap *text*.
+
+        Raises:
+            ValueError: not an object of currency code to number.
+        """
+        if not isinstance(parsed, dict):
+            msg = "expected an object of currency code to amount"
+            raise ValueError(msg)  # noqa: TRY004 - the scanner protocol reports ValueError
+        if parsed:
+            if not set(map(type, parsed.values())) <= {int, float}:
+                msg = "every amount must be a JSON number"
+                raise ValueError(msg)
+            joined = ",".join(parsed)
+            if _CODES.fullmatch(joined) is None or joined.count(",") != len(parsed) - 1:
+                msg = "every key must be an upper-case currency code"
+                raise ValueError(msg)
+        # Only the keys of the float-valued dict are kept.
+        return cls(text, parsed.keys())
+
+    @classmethod
+    def from_mapping(cls, amounts: Mapping[str, Any]) -> ConvertedAmounts:
+        """Build from a mapping of code to amount (``Decimal``, ``int``, decimal ``str``).
+
+        Raises:
+            ValidationError: an invalid code or amount.
+        """
+        exact = {code: Money(amount, code) for code, amount in amounts.items()}
+        text = json.dumps({code: str(money.amount) for code, money in exact.items()})
+        instance = cls(text, exact.keys())
+        instance._cache = exact
+        return instance
+
+    def _amounts(self) -> dict[str, Money]:
+        if self._cache is None:
+            parsed = _EXACT.decode(self._text)
+            self._cache = {code: Money(value, code) for code, value in parsed.items()}
+        return self._cache
+
+    def __getitem__(self, code: str) -> Money:
+        return self._amounts()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._codes
+
+    def __repr__(self) -> str:
+        return f"<ConvertedAmounts: {len(self)} currencies>"
+
+    def to_dict(self) -> dict[str, str]:
+        """Return code to amount text, exact (``{"USD": "4.61"}``)."""
+        return {code: str(money.amount) for code, money in self._amounts().items()}
+
+
+def converted_amounts_scanner(text: str, idx: int) -> tuple[ConvertedAmounts | None, int]:
+    """Scan a converted-amount map (or ``null``) at *idx* of *text* (a :data:`ScanOnce`).
+
+    Raises:
+        ValueError: not JSON, or not an object of currency code to number.
+        StopIteration: no JSON value at *idx* (as ``scan_once`` does).
+    """
+    parsed, end = _SHAPE_SCANNER(text, idx)
+    if parsed is None:
+        return None, end
+    return ConvertedAmounts.from_json(text[idx:end], parsed), end
+
+
+# -- wire classes --------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """A ``message`` member: a string, or a map of field to list of strings.
+
+    Attributes:
+        text: The message; for a map, every message joined with ``"; "``.
+        fields: The per-field messages (empty for a plain string).
+    """
+
+    text: str
+    fields: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class WireTransaction:
+    """One entry of a postback's ``additional_data`` (or legacy ``transactions``)."""
+
+    amount: Decimal
+    currency_code: str | None = None
+    wallet_type: str | None = None
+    transaction_id: WireId | None = None
+    stockpiling_id: WireId | None = None
+    withdrawal_id: WireId | None = None
+    # Kept as sent (1, "1", null, ...): the status map decides; unknown means UNKNOWN.
+    withdrawal_status: Any = None
+    plugin_custom_order_id: WireId | None = None
+    activated_datetime: str | None = None
+    created_datetime: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WirePostback:
+    """A postback in the current format (``access_key`` and ``signature`` left out)."""
+
+    direction: str
+    amount: Decimal
+    currency_code: str
+    additional_data: tuple[WireTransaction, ...]
+    label: WireId | None = None
+    wallet_type: str | None = None
+    created_datetime: str | None = None
+    converted_amount: ConvertedAmounts | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class WireLegacyPostback:
+    """A postback in the legacy format (``access_key`` and ``signature`` left out)."""
+
+    transactions: tuple[WireTransaction, ...]
+    label: WireId | None = None
+    stockpiling_id: WireId | None = None
+    stockpiling: ConvertedAmounts | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class WireDepositParams:
+    """``params`` of the wallet-details answer."""
+
+    identifier: WireId
+
+
+@attrs.frozen(kw_only=True)
+class WireDepositAnswer:
+    """The answer to ``transaction/create/wavepay``."""
+
+    status: str
+    params: WireDepositParams | None = None
+    message: Message | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WireCurrency:
+    """``currency`` of an activation answer."""
+
+    code: str
+    symbol: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WireActivationAnswer:
+    """The answer to ``transaction/activate``, all five shapes."""
+
+    status: str
+    deposit: bool | None = None
+    deposit_amount: Decimal | None = None
+    transactions_sum: Decimal | None = None
+    stockpiling_sum: Decimal | None = None
+    lacks_sum: Decimal | None = None
+    minimum_deposit: Decimal | None = None
+    currency: WireCurrency | None = None
+    message: Message | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WireWithdrawalAnswer:
+    """The answer to ``v2/withdrawal/create``; the success answer may echo the request."""
+
+    status: str | None = None
+    message: Message | None = None
+    withdrawal_id: WireId | None = None
+    amount: Decimal | None = None
+    currency_code: str | None = None
+
+
+# -- the converter -------------------------------------------------------------------
+
+
+def _type_error(expected: str, value: object) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(value).__name__} {value!r:.40}")
+
+
+def _str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise _type_error("a string", value)
+    return value
+
+
+def _int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error("an integer", value)
+    return value
+
+
+def _bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error("true or false", value)
+    return value
+
+
+def _decimal(value: object, _: type) -> Decimal:
+    if isinstance(value, float):
+        raise _type_error("an exact amount", value)
+    return to_decimal(value)
+
+
+def _wire_id(value: object, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _type_error("a string or integer id", value)
+
+
+def _converted(value: object, _: type) -> ConvertedAmounts:
+    if isinstance(value, ConvertedAmounts):
+        return value
+    if isinstance(value, Mapping):
+        return ConvertedAmounts.from_mapping(value)
+    raise _type_error("an object of currency code to amount", value)
+
+
+def _message(value: object, _: type) -> Message:
+    if isinstance(value, str):
+        return Message(text=value)
+    if isinstance(value, Mapping):
+        fields: dict[str, tuple[str, ...]] = {}
+        for key, messages in value.items():
+            items = messages if isinstance(messages, list | tuple) else [messages]
+            fields[str(key)] = tuple(str(item) for item in items)
+        text = "; ".join(f"{key}: {item}" for key, items in fields.items() for item in items)
+        return Message(text=text, fields=fields)
+    raise _type_error("a message string or a map of field to messages", value)
+
+
+def _is_wire_tuple(type_: Any) -> bool:  # noqa: ANN401 - any type cattrs asks about
+    args = get_args(type_)
+    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis  # noqa: PLR2004
+
+
+def _array_factory(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:  # noqa: ANN401
+    inner = homogenous_tuple_structure_factory(type_, converter)
+
+    def structure_array(value: object, target: Any) -> Any:  # noqa: ANN401
+        # cattrs would iterate a dict's keys or a string's characters; JSON arrays only.
+        if not isinstance(value, list | tuple):
+            raise _type_error("a JSON array", value)
+        return inner(value, target)
+
+    return structure_array
+
+
+def _optional(hook: Callable[[object, type], T]) -> Callable[[object, type], T | None]:
+    def structure_optional(value: object, type_: type) -> T | None:
+        return None if value is None else hook(value, type_)
+
+    return structure_optional
+
+
+def make_converter() -> cattrs.Converter:
+    """Return the converter of the wire classes.
+
+    Unknown members are ignored, known ones type-checked strictly, amounts exact.
+    """
+    converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
+    converter.register_structure_hook(str, _str)
+    converter.register_structure_hook(int, _int)
+    converter.register_structure_hook(bool, _bool)
+    converter.register_structure_hook(Decimal, _decimal)
+    converter.register_structure_hook(WireId, _wire_id)
+    converter.register_structure_hook(ConvertedAmounts, _converted)
+    converter.register_structure_hook(Message, _message)
+    # Direct hooks for the optional members: cattrs' generic Optional handling costs a
+    # quarter of structuring a postback.
+    for type_, hook in ((str, _str), (WireId, _wire_id), (Decimal, _decimal), (bool, _bool)):
+        converter.register_structure_hook(type_ | None, _optional(hook))
+    converter.register_structure_hook_factory(_is_wire_tuple, _array_factory)
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_unstructure_hook(ConvertedAmounts, ConvertedAmounts.to_dict)
+    converter.register_unstructure_hook(
+        Message, lambda message: dict(message.fields) if message.fields else message.text
+    )
+    return converter
+
+
+_CONVERTER = make_converter()
+
+
+def structure(data: object, cls: type[T], *, what: str) -> T:
+    """Structure *data* into *cls*; errors become one readable MalformedPayloadError.
+
+    Raises:
+        MalformedPayloadError: a missing or mistyped member (the message lists each,
+            with its path), chained to cattrs' error.
+    """
+    if not isinstance(data, dict):
+        msg = f"{what} is not a JSON object"
+        raise MalformedPayloadError(msg)
+    try:
+        return _CONVERTER.structure(data, cls)
+    except Exception as exc:
+        details = "; ".join(cattrs.transform_error(exc, path="$"))
+        msg = f"{what} is malformed: {details}"
+        raise MalformedPayloadError(msg) from exc

@@ -35,3 +35,29 @@ def no_secret_in_logs() -> Iterator[None]:
         root.setLevel(old_level)
     leaks = leaking_loggers(handler.records, CONFIGURED_SECRETS)
     assert not leaks, f"secret values reached log records of: {leaks}"
+
+
+@pytest.fixture
+def postgres_conninfo() -> Iterator[str]:
+    """A PostgreSQL connection string whose search_path is a fresh schema, dropped after.
+
+    `.ci/run` starts a server and sets PAYPLANE_TEST_POSTGRES_DSN. Without it the test is
+    skipped locally and fails under CI, so PostgreSQL coverage cannot vanish silently.
+    """
+    import uuid  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+
+    dsn = os.environ.get("PAYPLANE_TEST_POSTGRES_DSN")
+    if not dsn:
+        if os.environ.get("CI"):
+            pytest.fail("PAYPLANE_TEST_POSTGRES_DSN is not set: .ci/run starts PostgreSQL")
+        pytest.skip("PAYPLANE_TEST_POSTGRES_DSN is not set (run .ci/postgres start DIR)")
+    schema = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield psycopg.conninfo.make_conninfo(dsn, options=f"-csearch_path={schema}")
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

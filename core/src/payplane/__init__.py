@@ -5,6 +5,7 @@ The public API is what ``__all__`` lists; everything in ``payplane._*`` is priva
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
@@ -42,7 +43,19 @@ from payplane._status import (
 )
 
 if TYPE_CHECKING:
+    from payplane._asgi import postback_app
     from payplane._client import AsyncClient, Client, RetryPolicy
+    from payplane._inbox import Inbox
+    from payplane._pgstore import PostgresStore
+    from payplane._stores import (
+        InboxRecord,
+        InboxTransaction,
+        MemoryStore,
+        RecordState,
+        RejectedPostback,
+        SQLiteStore,
+        Store,
+    )
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -60,8 +73,12 @@ __all__ = [
     "DepositStatus",
     "HttpRequest",
     "HttpResponse",
+    "Inbox",
+    "InboxRecord",
+    "InboxTransaction",
     "LoadProblem",
     "MappedStatus",
+    "MemoryStore",
     "Money",
     "NeutralStatus",
     "PaymentDetails",
@@ -71,11 +88,16 @@ __all__ = [
     "PostbackKind",
     "PostbackProvider",
     "PostbackTransaction",
+    "PostgresStore",
     "ProviderSpec",
+    "RecordState",
     "Registry",
+    "RejectedPostback",
     "RetryPolicy",
+    "SQLiteStore",
     "Secret",
     "StatusMap",
+    "Store",
     "WithdrawalProvider",
     "WithdrawalRequest",
     "WithdrawalResult",
@@ -85,24 +107,41 @@ __all__ = [
     "default_registry",
     "iso_currency",
     "new_reference",
+    "postback_app",
     "redact",
     "secret_field",
     "secret_values",
     "to_decimal",
 ]
 
-# The clients pull in httpx and stamina; importing them lazily keeps `import payplane`
-# and listing providers cheap (see the cold-start benchmark).
-_LAZY = {"AsyncClient", "Client", "RetryPolicy"}
+# The clients pull in httpx and stamina, the inbox sqlite3, its PostgreSQL store psycopg
+# and its ASGI app Starlette: importing them on first use keeps `import payplane` and
+# listing providers cheap (see the cold-start benchmark), and the extras optional.
+_LAZY = {
+    "AsyncClient": "_client",
+    "Client": "_client",
+    "RetryPolicy": "_client",
+    "Inbox": "_inbox",
+    "InboxRecord": "_stores",
+    "InboxTransaction": "_stores",
+    "MemoryStore": "_stores",
+    "RecordState": "_stores",
+    "RejectedPostback": "_stores",
+    "SQLiteStore": "_stores",
+    "Store": "_stores",
+    "PostgresStore": "_pgstore",
+    "postback_app": "_asgi",
+}
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401
-    if name in _LAZY:
-        from payplane import _client  # noqa: PLC0415
-
-        return getattr(_client, name)
-    msg = f"module 'payplane' has no attribute {name!r}"
-    raise AttributeError(msg)
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'payplane' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"payplane.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def client(

@@ -19,11 +19,13 @@ import pluggy
 
 if TYPE_CHECKING:
     from payplane._http import HttpRequest, HttpResponse
+    from payplane._models import PostbackEvent
     from payplane._spec import ProviderSpec
 
 __all__ = [
     "hookimpl",
     "hookspec",
+    "payplane_postback_applied",
     "payplane_providers",
     "payplane_request_sent",
     "payplane_response_received",
@@ -64,4 +66,14 @@ def payplane_response_received(
     """Called when *provider* answered *request* (redacted), before the answer is parsed.
 
     *elapsed* is the exchange's duration in seconds.
+    """
+
+
+@hookspec
+def payplane_postback_applied(provider: str, event: PostbackEvent, replay: bool) -> None:  # noqa: FBT001 - hooks take arguments by name
+    """Called after the inbox's handler for *event* committed.
+
+    *replay* is true when an operator replayed an already applied event. Called once per
+    applied event (and once per replay), after the commit, so an observer that raises
+    cannot undo the application.
     """

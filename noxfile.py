@@ -55,6 +55,7 @@ def typecheck(session: nox.Session) -> None:
     _sync(session, "typecheck")
     session.run("mypy", "core/src", "core/tests", "tests", "noxfile.py")
     session.run("mypy", "conftest.py")  # apart: every test folder has a conftest module
+    session.run("mypy", "docs/snippets")
     for provider in PROVIDERS:
         session.run("mypy", str(provider / "src"), str(provider / "tests"))
 

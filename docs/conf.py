@@ -64,7 +64,9 @@ nitpicky = True
 # third-party packages in our signatures (httpx, pluggy, attrs...) have no inventory to
 # link to: their names are shown as plain text. (Builtins need no entry: the Python
 # domain never reports them.)
-_EXTERNAL_MODULES = "collections.abc datetime decimal enum types typing attrs httpx pluggy stamina"
+_EXTERNAL_MODULES = (
+    "collections.abc datetime decimal enum types typing os attrs httpx pluggy stamina starlette"
+)
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...
     (r"py:.*", rf"({'|'.join(map(re.escape, _EXTERNAL_MODULES.split()))})\..*"),

@@ -28,15 +28,12 @@ from payplane.exceptions import (
     UnsupportedCapabilityError,
 )
 
-__all__ = ["DEFAULT_MAX_BODY", "Handler", "Inbox"]
+__all__ = ["DEFAULT_MAX_BODY", "Inbox"]
 
 logger = logging.getLogger("payplane.inbox")
 
 DEFAULT_MAX_BODY = 1024 * 1024
 """Largest postback body the receiver reads: 1 MiB."""
-
-Handler = Callable[[PostbackEvent, InboxTransaction], object]
-"""The platform's handler: ``handler(event, transaction)``; its return value is ignored."""
 
 
 def _answer(status: int, error: str) -> PostbackAnswer:
@@ -95,7 +92,7 @@ class Inbox:
     def __init__(
         self,
         store: Store,
-        handler: Handler,
+        handler: Callable[[PostbackEvent, InboxTransaction], object],
         *,
         providers: Mapping[str, object] | None = None,
         registry: Registry | None = None,
@@ -185,27 +182,29 @@ class Inbox:
     ) -> PostbackAnswer:
         accepted = entry.verifier.postback_answer(accepted=True)
         retry_later = entry.verifier.postback_answer(accepted=False)
+        error: str | None = None
         try:
             with self.store.applying(provider, event.event_key, wait=self.wait) as context:
                 if context.state is RecordState.APPLIED and not replay:
                     return accepted
-                self.handler(event, context.transaction)
-                if replay:
-                    context.mark_replayed()
+                try:
+                    with context.savepoint():
+                        self.handler(event, context.transaction)
+                except Exception as exc:  # noqa: BLE001 - recorded, answered, not raised
+                    error = entry.scrub(f"{type(exc).__name__}: {exc}")
+                    context.mark_failed(error)
                 else:
-                    context.mark_applied()
+                    if replay:
+                        context.mark_replayed()
+                    else:
+                        context.mark_applied()
         except InboxBusyError:
             logger.info(
                 "postback %s/%s busy elsewhere: asking for a re-send", provider, event.event_key
             )
             return retry_later
-        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, not raised
-            error = entry.scrub(f"{type(exc).__name__}: {exc}")
+        if error is not None:
             logger.warning("handler failed for %s/%s: %s", provider, event.event_key, error)
-            try:
-                self.store.mark_failed(provider, event.event_key, error)
-            except Exception:
-                logger.exception("could not record the failure of %s/%s", provider, event.event_key)
             return retry_later
         try:
             self._registry.plugin_manager.hook.payplane_postback_applied(

@@ -155,14 +155,6 @@ class PostgresStore:
                 state=RecordState(row[0]),
             )
 
-    def mark_failed(self, provider: str, event_key: str, error: str) -> None:
-        self._conn().execute(
-            "UPDATE payplane_postbacks SET state = 'failed', last_error = %s,"
-            " attempts = attempts + 1"
-            " WHERE provider = %s AND event_key = %s AND state != 'applied'",
-            (error, provider, event_key),
-        )
-
     def get(self, provider: str, event_key: str) -> InboxRecord | None:
         row = (
             self._conn()

@@ -6,8 +6,8 @@ A store does three things atomically:
   before the receiver may answer "ok";
 * ``applying``: open a transaction holding the event's lock (waiting at most ``wait``
   seconds), so exactly one worker runs the handler, whose writes and the "applied" mark
-  commit together or not at all;
-* ``mark_failed``: remember a handler failure, after the handler's writes rolled back.
+  commit together or not at all. A failing handler's writes roll back to a savepoint
+  and the failure is recorded in the same transaction, still under the lock.
 """
 
 from __future__ import annotations
@@ -131,22 +131,32 @@ class ApplyContext(Protocol):
     state: RecordState
     transaction: InboxTransaction
 
+    def savepoint(self) -> Any:  # noqa: ANN401 - a context manager
+        """Return a context manager that rolls the handler's writes back if it raises."""
+
     def mark_applied(self) -> None:
         """Mark the event applied, in the same transaction."""
 
     def mark_replayed(self) -> None:
         """Count an operator replay, in the same transaction."""
 
+    def mark_failed(self, error: str) -> None:
+        """Record a handler failure, in the same transaction."""
+
 
 class Store(Protocol):
-    """The storage an :class:`~payplane.Inbox` runs on."""
+    """The storage an :class:`~payplane.Inbox` runs on (for type annotations).
+
+    payplane's stores are the supported implementations; the protocol's internals
+    (the apply context, the busy signal) are private and may change.
+    """
 
     def record(
         self, provider: str, event_key: str, body: bytes, event_json: str, *, wait: float
     ) -> RecordState:
         """Insert the event unless present; return its committed state.
 
-        Raises :class:`InboxBusyError` when the write cannot start within *wait* seconds.
+        Raises ``InboxBusyError`` when the write cannot start within *wait* seconds.
         """
         ...
 
@@ -157,14 +167,10 @@ class Store(Protocol):
     def applying(self, provider: str, event_key: str, *, wait: float) -> Any:  # noqa: ANN401
         """Return a context manager holding the event's lock inside a transaction.
 
-        It yields an :class:`ApplyContext`, commits on normal exit and rolls back on an
-        exception. Raises :class:`InboxBusyError` when the lock is not had within
-        *wait* seconds and ``LookupError`` when the event is not recorded.
+        It yields an apply context, commits on normal exit and rolls back on an
+        exception. Raises ``InboxBusyError`` when the lock is not had within *wait*
+        seconds and ``LookupError`` when the event is not recorded.
         """
-        ...
-
-    def mark_failed(self, provider: str, event_key: str, error: str) -> None:
-        """Record a handler failure (unless the event was applied meanwhile)."""
         ...
 
     def get(self, provider: str, event_key: str) -> InboxRecord | None:
@@ -217,12 +223,20 @@ class _MemoryApply:
     transaction: InboxTransaction = attrs.field(factory=lambda: InboxTransaction(None))
     _applied: bool = False
     _replayed: bool = False
+    _error: str | None = None
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        yield  # nothing to roll back: an in-memory handler has no transaction
 
     def mark_applied(self) -> None:
         self._applied = True
 
     def mark_replayed(self) -> None:
         self._replayed = True
+
+    def mark_failed(self, error: str) -> None:
+        self._error = error
 
 
 class MemoryStore:
@@ -277,15 +291,12 @@ class MemoryStore:
                 row.attempts += 1
             if context._replayed:  # noqa: SLF001
                 row.replays += 1
+            if context._error is not None:  # noqa: SLF001
+                row.attempts += 1
+                if row.state is not RecordState.APPLIED:
+                    row.state, row.last_error = RecordState.FAILED, context._error  # noqa: SLF001
         finally:
             lock.release()
-
-    def mark_failed(self, provider: str, event_key: str, error: str) -> None:
-        with self._guard:
-            row = self._rows[(provider, event_key)]
-            if row.state is not RecordState.APPLIED:
-                row.state, row.last_error = RecordState.FAILED, error
-                row.attempts += 1
 
     def get(self, provider: str, event_key: str) -> InboxRecord | None:
         row = self._rows.get((provider, event_key))
@@ -384,12 +395,35 @@ class _SqlApply:
             f" last_error = NULL, attempts = attempts + 1 {where}"
         )
         self._replayed_sql = f"UPDATE payplane_postbacks SET replays = replays + 1 {where}"  # noqa: S608
+        # A failed replay leaves an applied event applied; it only counts the attempt.
+        self._failed_sql = (
+            "UPDATE payplane_postbacks SET attempts = attempts + 1,"  # noqa: S608
+            f" state = CASE WHEN state = 'applied' THEN state ELSE 'failed' END,"
+            f" last_error = CASE WHEN state = 'applied' THEN last_error ELSE {p} END {where}"
+        )
+        self._savepoints = 0
 
     def mark_applied(self) -> None:
         self._connection.execute(self._applied_sql, (_now().isoformat(), *self._key))
 
     def mark_replayed(self) -> None:
         self._connection.execute(self._replayed_sql, self._key)
+
+    def mark_failed(self, error: str) -> None:
+        self._connection.execute(self._failed_sql, (error, *self._key))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._savepoints += 1
+        name = f"payplane_handler_{self._savepoints}"
+        self._connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self._connection.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._connection.execute(f"RELEASE SAVEPOINT {name}")
 
 
 # -- SQLite ----------------------------------------------------------------------------
@@ -532,14 +566,6 @@ class SQLiteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def mark_failed(self, provider: str, event_key: str, error: str) -> None:
-        self._conn().execute(
-            "UPDATE payplane_postbacks SET state = 'failed', last_error = ?,"
-            " attempts = attempts + 1"
-            " WHERE provider = ? AND event_key = ? AND state != 'applied'",
-            (error, provider, event_key),
-        )
 
     def get(self, provider: str, event_key: str) -> InboxRecord | None:
         row = (

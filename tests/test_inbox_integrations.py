@@ -1,0 +1,103 @@
+"""The FastAPI, Flask and Django snippets of docs/howto/postbacks.md, executed."""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import payplane_storm as storm
+import pytest
+
+import payplane
+
+SNIPPETS = Path(__file__).resolve().parents[1] / "docs" / "snippets"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"docs_snippet_{name}", SNIPPETS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[payplane.Inbox]:
+    """The inbox exactly as the how-to builds it."""
+    setup = _load("inbox_setup")
+    inbox: payplane.Inbox = setup.make_inbox(str(tmp_path / "app.sqlite3"), storm.SETTINGS)
+    inbox.path = tmp_path / "app.sqlite3"  # type: ignore[attr-defined]
+    yield inbox
+    inbox.store.close()
+
+
+def _ledger(inbox: payplane.Inbox) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(inbox.path)  # type: ignore[attr-defined]
+    try:
+        return conn.execute("SELECT event_key, amount FROM ledger").fetchall()
+    finally:
+        conn.close()
+
+
+async def test_fastapi_mounted_and_own_route(inbox: payplane.Inbox) -> None:
+    """Both FastAPI ways: the mounted app and a hand-written route; applied once."""
+    import httpx  # noqa: PLC0415
+
+    app = _load("inbox_fastapi").create_app(inbox)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        first = await client.post("/postbacks/paykassma_wavepay", content=storm.postback(1))
+        again = await client.post("/hooks/paykassma_wavepay", content=storm.postback(1))
+        forged_body = storm.postback(1).replace(b"TX00000001", b"TX00000002")
+        forged = await client.post("/postbacks/paykassma_wavepay", content=forged_body)
+    assert (first.status_code, first.content) == storm.OK
+    assert (again.status_code, again.content) == storm.OK
+    assert forged.status_code == 400
+    assert _ledger(inbox) == [(storm.event_key(1), "1001")]
+
+
+def test_flask(inbox: payplane.Inbox) -> None:
+    """The Flask view: applied once, repeats acknowledged, size limit enforced."""
+    app = _load("inbox_flask").create_app(inbox)
+    client = app.test_client()
+    first = client.post("/postbacks/paykassma_wavepay", data=storm.postback(2))
+    again = client.post("/postbacks/paykassma_wavepay", data=storm.postback(2))
+    huge = client.post("/postbacks/paykassma_wavepay", data=b"x" * (inbox.max_body + 1))
+    assert (first.status_code, first.data) == storm.OK
+    assert (again.status_code, again.data) == storm.OK
+    assert huge.status_code == 413
+    assert _ledger(inbox) == [(storm.event_key(2), "1002")]
+
+
+def test_django(inbox: payplane.Inbox) -> None:
+    """The Django view through Django's test client: applied once, CSRF-exempt."""
+    import django  # noqa: PLC0415
+    from django.conf import settings  # noqa: PLC0415
+    from django.test import Client  # noqa: PLC0415
+
+    urls = ModuleType("payplane_test_urls")
+    urls.urlpatterns = _load("inbox_django").postback_urls(inbox)  # type: ignore[attr-defined]
+    sys.modules["payplane_test_urls"] = urls
+    if not settings.configured:
+        settings.configure(
+            ROOT_URLCONF="payplane_test_urls",
+            ALLOWED_HOSTS=["testserver"],
+            USE_TZ=True,
+            SECRET_KEY="django-test-only-not-a-payplane-secret",
+        )
+        django.setup()
+    client = Client(enforce_csrf_checks=True)
+    kwargs = {"content_type": "application/json"}
+    first = client.post("/postbacks/paykassma_wavepay", storm.postback(3), **kwargs)
+    again = client.post("/postbacks/paykassma_wavepay", storm.postback(3), **kwargs)
+    wrong_method = client.get("/postbacks/paykassma_wavepay")
+    assert (first.status_code, first.content) == storm.OK
+    assert (again.status_code, again.content) == storm.OK
+    assert wrong_method.status_code == 405
+    assert _ledger(inbox) == [(storm.event_key(3), "1003")]

@@ -373,44 +373,50 @@ def _as_time(value: object) -> datetime:
 
 
 class _SqlApply:
-    """An apply transaction over a DB-API ``execute`` with *placeholder* parameters."""
+    """An apply transaction of a :class:`_SqlStore`, on the connection that holds the lock."""
 
     def __init__(
         self,
+        store: _SqlStore,
         connection: Any,  # noqa: ANN401 - sqlite3 or psycopg connection
         *,
-        placeholder: str,
         provider: str,
         event_key: str,
         state: RecordState,
     ) -> None:
+        self._store = store
         self._connection = connection
         self._key = (provider, event_key)
         self.state = state
         self.transaction = InboxTransaction(connection)
-        p = placeholder
-        where = f"WHERE provider = {p} AND event_key = {p}"
-        self._applied_sql = (
-            f"UPDATE payplane_postbacks SET state = 'applied', applied_at = {p},"  # noqa: S608 - placeholders only
-            f" last_error = NULL, attempts = attempts + 1 {where}"
-        )
-        self._replayed_sql = f"UPDATE payplane_postbacks SET replays = replays + 1 {where}"  # noqa: S608
-        # A failed replay leaves an applied event applied; it only counts the attempt.
-        self._failed_sql = (
-            "UPDATE payplane_postbacks SET attempts = attempts + 1,"  # noqa: S608
-            f" state = CASE WHEN state = 'applied' THEN state ELSE 'failed' END,"
-            f" last_error = CASE WHEN state = 'applied' THEN last_error ELSE {p} END {where}"
-        )
         self._savepoints = 0
 
+    def _execute(self, sql: str, params: tuple[object, ...]) -> None:
+        self._connection.execute(self._store.sql(sql), params)
+
     def mark_applied(self) -> None:
-        self._connection.execute(self._applied_sql, (_now().isoformat(), *self._key))
+        self._execute(
+            "UPDATE payplane_postbacks SET state = 'applied', applied_at = ?,"
+            " last_error = NULL, attempts = attempts + 1 WHERE provider = ? AND event_key = ?",
+            (self._store.time(_now()), *self._key),
+        )
 
     def mark_replayed(self) -> None:
-        self._connection.execute(self._replayed_sql, self._key)
+        self._execute(
+            "UPDATE payplane_postbacks SET replays = replays + 1"
+            " WHERE provider = ? AND event_key = ?",
+            self._key,
+        )
 
     def mark_failed(self, error: str) -> None:
-        self._connection.execute(self._failed_sql, (error, *self._key))
+        # A failed replay leaves an applied event applied; it only counts the attempt.
+        self._execute(
+            "UPDATE payplane_postbacks SET attempts = attempts + 1,"
+            " state = CASE WHEN state = 'applied' THEN state ELSE 'failed' END,"
+            " last_error = CASE WHEN state = 'applied' THEN last_error ELSE ? END"
+            " WHERE provider = ? AND event_key = ?",
+            (error, *self._key),
+        )
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -424,6 +430,101 @@ class _SqlApply:
             self._connection.execute(f"RELEASE SAVEPOINT {name}")
             raise
         self._connection.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class _SqlStore:
+    """What the SQLite and PostgreSQL stores share.
+
+    Connections per thread and process, queries written with ``?`` placeholders, and
+    the read side.
+    """
+
+    placeholder = "?"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+
+    def _connect(self) -> Any:  # noqa: ANN401 - a DB-API connection
+        raise NotImplementedError
+
+    def _usable(self, conn: Any) -> bool:  # noqa: ANN401, ARG002
+        return True
+
+    def _conn(self) -> Any:  # noqa: ANN401
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid() or not self._usable(conn):
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
+    def sql(self, statement: str) -> str:
+        """Return *statement* with this database's placeholders."""
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    def time(self, value: datetime) -> object:
+        """Return *value* as this database stores a time."""
+        return value.isoformat()
+
+    def _execute(self, statement: str, params: tuple[object, ...] = ()) -> Any:  # noqa: ANN401
+        return self._conn().execute(self.sql(statement), params)
+
+    def reject(self, provider: str, body: bytes, error: str) -> None:
+        """Record a refused delivery for audit (at most 64 KiB of its body)."""
+        self._execute(
+            "INSERT INTO payplane_rejected (provider, received_at, error, body)"
+            " VALUES (?, ?, ?, ?)",
+            (provider, self.time(_now()), error, body[:REJECTED_BODY_LIMIT]),
+        )
+
+    def get(self, provider: str, event_key: str) -> InboxRecord | None:
+        """Return one record, or ``None``."""
+        row = self._execute(
+            f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - constant columns
+            " WHERE provider = ? AND event_key = ?",
+            (provider, event_key),
+        ).fetchone()
+        return None if row is None else sql_record(row)
+
+    def records(
+        self, *, state: RecordState | None = None, provider: str | None = None, limit: int = 100
+    ) -> list[InboxRecord]:
+        """Return records, newest first."""
+        conditions, params = ["TRUE"], []
+        if state is not None:
+            conditions.append("state = ?")
+            params.append(state.value)
+        if provider is not None:
+            conditions.append("provider = ?")
+            params.append(provider)
+        rows = self._execute(
+            f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - placeholders only
+            f" WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [sql_record(row) for row in rows]
+
+    def rejected(self, *, limit: int = 100) -> list[RejectedPostback]:
+        """Return refused deliveries, newest first."""
+        rows = self._execute(
+            "SELECT provider, received_at, error, body FROM payplane_rejected"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            RejectedPostback(provider=p, received_at=_as_time(t), error=e, body=bytes(b))
+            for p, t, e, b in rows
+        ]
+
+    def close(self) -> None:
+        """Close every connection this store opened in this process (at shutdown)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
 
 # -- SQLite ----------------------------------------------------------------------------
@@ -454,7 +555,7 @@ CREATE TABLE IF NOT EXISTS payplane_rejected (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(_SqlStore):
     """The embedded default: one SQLite file, safe across threads and processes.
 
     WAL journal, ``synchronous=FULL`` (a recorded event survives power loss), one
@@ -467,23 +568,16 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        super().__init__()
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._opened_lock = threading.Lock()
         self._migrate()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            self._local.conn, self._local.pid = conn, os.getpid()
-            with self._opened_lock:
-                self._opened.append(conn)
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         return conn
 
     def _migrate(self) -> None:
@@ -522,20 +616,13 @@ class SQLiteStore:
                 "INSERT INTO payplane_postbacks"
                 " (provider, event_key, state, received_at, body, event)"
                 " VALUES (?, ?, 'received', ?, ?, ?) ON CONFLICT (provider, event_key) DO NOTHING",
-                (provider, event_key, _now().isoformat(), body, event_json),
+                (provider, event_key, self.time(_now()), body, event_json),
             )
         except sqlite3.OperationalError as exc:
             raise InboxBusyError(str(exc)) from exc
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         return RecordState(conn.execute(select, (provider, event_key)).fetchone()[0])
-
-    def reject(self, provider: str, body: bytes, error: str) -> None:
-        self._conn().execute(
-            "INSERT INTO payplane_rejected (provider, received_at, error, body)"
-            " VALUES (?, ?, ?, ?)",
-            (provider, _now().isoformat(), error, body[:REJECTED_BODY_LIMIT]),
-        )
 
     @contextmanager
     def applying(self, provider: str, event_key: str, *, wait: float) -> Iterator[_SqlApply]:
@@ -555,63 +642,10 @@ class SQLiteStore:
             if row is None:
                 raise LookupError((provider, event_key))  # noqa: TRY301 - rolls back below
             yield _SqlApply(
-                conn,
-                placeholder="?",
-                provider=provider,
-                event_key=event_key,
-                state=RecordState(row[0]),
+                self, conn, provider=provider, event_key=event_key, state=RecordState(row[0])
             )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def get(self, provider: str, event_key: str) -> InboxRecord | None:
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - constant columns
-                " WHERE provider = ? AND event_key = ?",
-                (provider, event_key),
-            )
-            .fetchone()
-        )
-        return None if row is None else sql_record(row)
-
-    def records(
-        self, *, state: RecordState | None = None, provider: str | None = None, limit: int = 100
-    ) -> list[InboxRecord]:
-        rows = (
-            self._conn()
-            .execute(
-                f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - constant columns
-                " WHERE (? IS NULL OR state = ?) AND (? IS NULL OR provider = ?)"
-                " ORDER BY id DESC LIMIT ?",
-                (*(2 * [state.value if state else None]), provider, provider, limit),
-            )
-            .fetchall()
-        )
-        return [sql_record(row) for row in rows]
-
-    def rejected(self, *, limit: int = 100) -> list[RejectedPostback]:
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT provider, received_at, error, body FROM payplane_rejected"
-                " ORDER BY id DESC LIMIT ?",
-                (limit,),
-            )
-            .fetchall()
-        )
-        return [
-            RejectedPostback(provider=p, received_at=_as_time(t), error=e, body=bytes(b))
-            for p, t, e, b in rows
-        ]
-
-    def close(self) -> None:
-        """Close every connection this store opened in this process (at shutdown)."""
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
-            conn.close()

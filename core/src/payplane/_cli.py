@@ -1,0 +1,859 @@
+"""The ``payplane`` command line: providers, sandbox, postbacks, inbox, demo.
+
+Exit codes: 0 success; 1 a failure (a postback that does not verify, a demo step that
+misbehaved, an event still failing); 2 bad usage or configuration (unknown provider,
+missing keys, a port in use, a file that is not JSON). Errors are one line on stderr,
+``payplane: error: ...``, never a traceback (set ``PAYPLANE_DEBUG=1`` for one). No
+output ever shows a secret: every line is redacted against the keys the command read.
+
+Imports are lazy: ``payplane providers`` imports neither httpx nor Starlette.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import attrs
+import click
+
+from payplane._registry import PluginLoadWarning, Registry, default_registry
+from payplane._secrets import redact
+from payplane.exceptions import ConfigurationError, PayplaneError
+
+if TYPE_CHECKING:
+    from payplane._inbox import Inbox
+    from payplane._models import PostbackEvent
+    from payplane._stores import InboxRecord, InboxTransaction, RejectedPostback, Store
+
+__all__ = ["cli", "main"]
+
+DEBUG_ENV = "PAYPLANE_DEBUG"
+INBOX_POSTGRES_ENV = "PAYPLANE_INBOX_POSTGRES"
+DEFAULT_SANDBOX_PORT = 8765
+DEFAULT_DEMO_PROVIDER = "paykassma_wavepay"
+
+_SECRETS: set[str] = set()
+"""Values no output may show: every secret setting or key a command read."""
+
+
+def _clean(text: str) -> str:
+    return redact(text, _SECRETS)
+
+
+def _out(text: str = "", *, err: bool = False) -> None:
+    click.echo(_clean(text), err=err)
+
+
+def _json_out(data: object) -> None:
+    _out(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[object]], indent: str = "") -> None:
+    from payplane._sandbox_table import render_table  # noqa: PLC0415
+
+    for line in render_table(columns, [[str(c) for c in row] for row in rows]):
+        _out(indent + line)
+
+
+class CliError(click.ClickException):
+    """A failure shown as one line, ``payplane: error: ...``; exit code 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the one line on stderr."""
+        del file
+        _out(f"payplane: error: {self.format_message()}", err=True)
+
+
+class CliConfigError(CliError):
+    """Bad usage or configuration, shown as one line; exit code 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """The top-level group: turns every error into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 - whatever the command returns
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ConfigurationError as exc:
+            raise CliConfigError(exc.message) from exc
+        except PayplaneError as exc:
+            raise CliError(str(exc)) from exc
+        except OSError as exc:
+            raise CliError(exc.strerror or str(exc)) from exc
+        except LookupError as exc:
+            raise CliError(str(exc.args[0]) if exc.args else repr(exc)) from exc
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            msg = f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)"
+            raise CliError(msg) from exc
+
+
+# -- settings and keys ---------------------------------------------------------------------
+
+
+def _env_name(provider: str, field: str) -> str:
+    return f"PAYPLANE_{provider.upper()}_{field.upper()}"
+
+
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            msg = f"{option} expects NAME=VALUE, got {name or value!r}"
+            raise CliConfigError(msg)
+        pairs[name] = text
+    return pairs
+
+
+def _settings(
+    provider: str, given: Sequence[str], option: str, *, only: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Collect a provider's settings from ``PAYPLANE_<PROVIDER>_<FIELD>`` and *given*.
+
+    Secret values are remembered so that no output shows them. With *only*, just those
+    fields are read and all of them are required; otherwise every field without a
+    default is required.
+    """
+    spec = default_registry().spec(provider)
+    cls = spec.load_settings_class()
+    secret = set(spec.secret_fields())
+    fields = {f.alias: f for f in attrs.fields(cls)}
+    names = list(only) if only is not None else list(fields)
+    values = {
+        name: os.environ[_env_name(provider, name)]
+        for name in names
+        if os.environ.get(_env_name(provider, name))
+    }
+    values.update(_pairs(given, option))
+    _SECRETS.update(v for k, v in values.items() if k in secret and v)
+    required = [
+        name
+        for name in names
+        if name not in values and (only is not None or fields[name].default is attrs.NOTHING)
+    ]
+    if required:
+        hints = ", ".join(f"{name} ({_env_name(provider, name)})" for name in required)
+        msg = (
+            f"missing {provider} setting(s): {hints}; set the variables or pass {option} NAME=VALUE"
+        )
+        raise CliConfigError(msg)
+    return values
+
+
+# -- the group ----------------------------------------------------------------------------
+
+
+@click.group(name="payplane", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="payplane", prog_name="payplane")
+def cli() -> None:
+    """payplane: provider-neutral payments.
+
+    List providers, run a provider's sandbox, verify or sign postbacks, operate the
+    postback inbox, and watch a whole payment lifecycle offline with `payplane demo`.
+    """
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def providers(*, as_json: bool) -> None:
+    """List installed providers: id, version, capabilities, sandbox, and load problems.
+
+    Exits 0 even when a plugin failed to load; its problem is listed.
+    """
+    from importlib.metadata import entry_points  # noqa: PLC0415
+
+    from payplane._registry import ENTRY_POINT_GROUP  # noqa: PLC0415
+
+    registry = Registry()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        specs = registry.providers()
+        problems = registry.problems
+    versions = {
+        ep.name: ep.dist.version
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+        if ep.dist is not None
+    }
+    sandboxes = {ep.name for ep in entry_points(group="payplane.sandboxes")}
+    rows = [
+        {
+            "id": spec.id,
+            "name": spec.display_name,
+            "version": versions.get(spec.id),
+            "capabilities": sorted(c.value for c in spec.capabilities),
+            "currencies": sorted(spec.currencies),
+            "sandbox": spec.id in sandboxes,
+        }
+        for spec in specs.values()
+    ]
+    found = [attrs.asdict(problem) for problem in problems]
+    if as_json:
+        _json_out({"providers": rows, "problems": found})
+        return
+    if not rows:
+        _out("No providers are installed (pip install 'payplane[paykassma-wavepay]').")
+    else:
+        _table(
+            ["id", "version", "capabilities", "currencies", "sandbox"],
+            (
+                [
+                    r["id"],
+                    r["version"] or "-",
+                    ", ".join(r["capabilities"]),  # type: ignore[arg-type]
+                    ", ".join(r["currencies"]),  # type: ignore[arg-type]
+                    "yes" if r["sandbox"] else "no",
+                ]
+                for r in rows
+            ),
+        )
+    if found:
+        _out()
+        _out("Load problems:")
+        _table(
+            ["plugin", "distribution", "reason"],
+            ([p["name"], p["distribution"] or "-", p["reason"]] for p in found),
+        )
+
+
+# -- sandbox ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def sandbox() -> None:
+    """Run a provider's stateful sandbox on loopback (needs payplane[sandbox])."""
+
+
+def _faults_text(faults: Any) -> str:  # noqa: ANN401 - a FaultConfig
+    parts = []
+    if faults.latency_ms:
+        parts.append(f"latency {faults.latency_ms:g} ms")
+    for name, rate in (
+        ("5xx", faults.error_rate),
+        ("malformed JSON", faults.malformed_rate),
+        ("dropped connection", faults.drop_rate),
+    ):
+        if rate:
+            parts.append(f"{name} {rate:.0%}")
+    if not parts:
+        return "none"
+    return ", ".join(parts) + (f" (seed {faults.seed})" if faults.seed is not None else "")
+
+
+@sandbox.command("serve")
+@click.argument("provider")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_SANDBOX_PORT,
+    show_default=True,
+    help="Port to listen on (0: a free one).",
+)
+@click.option(
+    "--host",
+    type=click.Choice(["127.0.0.1", "localhost", "::1"]),
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address to listen on.",
+)
+@click.option(
+    "--postback-url",
+    metavar="URL",
+    help="Where to deliver postbacks (loopback only). Default: log them, send nothing.",
+)
+@click.option(
+    "--no-check", is_flag=True, help="Do not check that the postback URL accepts connections."
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A key (secret setting) of the provider; default from PAYPLANE_<PROVIDER>_<NAME>.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A scenario option of the provider's sandbox (balance=...); see the how-to.",
+)
+@click.option(
+    "--latency-ms", type=click.FloatRange(min=0), default=0, help="Delay added to every answer."
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    help="Probability of a 503 (request not processed).",
+)
+@click.option(
+    "--malformed-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    help="Probability of a cut-short JSON answer (request processed).",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    help="Probability of a dropped connection (request processed, answer lost).",
+)
+@click.option("--seed", type=int, help="Seed of the fault draws, for reproducible runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the start-up information as JSON.")
+def serve(
+    provider: str,
+    *,
+    port: int,
+    host: str,
+    postback_url: str | None,
+    no_check: bool,
+    keys: Sequence[str],
+    options: Sequence[str],
+    latency_ms: float,
+    error_rate: float,
+    malformed_rate: float,
+    drop_rate: float,
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """Serve PROVIDER's sandbox until Ctrl+C (or SIGTERM).
+
+    Keys are read from PAYPLANE_<PROVIDER>_<NAME> (PAYPLANE_PAYKASSMA_WAVEPAY_PLUGINAPI_SECRET,
+    ...) or --key; they are never shown. The delivery log is at /_sandbox/deliveries.
+    """
+    from payplane._sandbox import (  # noqa: PLC0415 - Starlette and uvicorn on use
+        FaultConfig,
+        SandboxConfig,
+        check_reachable,
+        load_sandbox,
+        start_sandbox,
+    )
+
+    spec = default_registry().spec(provider)
+    load_sandbox(provider)
+    key_values = _settings(provider, keys, "--key", only=spec.secret_fields())
+    config = SandboxConfig(
+        provider=provider,
+        host=host,
+        port=port,
+        postback_url=postback_url,
+        keys=key_values,
+        options=_pairs(options, "--option"),
+        faults=FaultConfig(
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            malformed_rate=malformed_rate,
+            drop_rate=drop_rate,
+            seed=seed,
+        ),
+    )
+    if postback_url and not no_check:
+        check_reachable(postback_url)
+    running = start_sandbox(config)
+    try:
+        settings = running.plugin.client_settings(running.url)
+        info = {
+            "provider": provider,
+            "url": running.url,
+            "settings": settings,
+            "postback_url": postback_url,
+            "deliveries_url": f"{running.url}/_sandbox/deliveries",
+            "faults": attrs.asdict(config.faults),
+        }
+        if as_json:
+            _out(json.dumps(info))
+        else:
+            _out(f"payplane sandbox: {provider} on {running.url}")
+            _out("  client settings  " + "  ".join(f"{k}={v}" for k, v in settings.items()))
+            _out("                   + your keys (not shown)")
+            _out(f"  postbacks to     {postback_url or 'nowhere (logged only)'}")
+            _out(f"  delivery log     {info['deliveries_url']}")
+            _out(f"  faults           {_faults_text(config.faults)}")
+            _out("Press Ctrl+C to stop.")
+        sys.stdout.flush()
+        _wait_for_stop()
+    finally:
+        running.close()
+    if not as_json:
+        log = running.deliverer.log
+        delivered = len({d.postback for d in log if d.accepted})
+        _out(f"Stopped. {delivered} postback(s) delivered, {len(log)} attempt(s).")
+
+
+def _wait_for_stop() -> None:
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    previous_int = signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+# -- postbacks -------------------------------------------------------------------------------
+
+
+@cli.group()
+def postback() -> None:
+    """Verify a postback file, or sign one to test a receiver."""
+
+
+def _read_json_file(path: Path) -> tuple[bytes, Any]:
+    body = path.read_bytes()
+    try:
+        return body, json.loads(body)
+    except ValueError as exc:
+        msg = f"{path} is not JSON ({exc})"
+        raise CliConfigError(msg) from exc
+
+
+def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
+    return [
+        ("provider", event.provider),
+        ("kind", event.kind.value),
+        ("event key", event.event_key),
+        ("status", f"{event.status.status.name} (raw {event.status.raw!r})"),
+        ("amount", event.amount),
+        ("customer", event.customer_id or "-"),
+        ("reference", event.reference or "-"),
+        ("occurred at", event.occurred_at.isoformat() if event.occurred_at else "-"),
+        ("transactions", len(event.transactions)),
+    ]
+
+
+@postback.command("verify")
+@click.argument("provider")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool) -> None:
+    """Verify the postback body in FILE with PROVIDER's verifier, exactly as received.
+
+    Settings (keys included) come from PAYPLANE_<PROVIDER>_<NAME> or --setting and are
+    never shown. Exits 0 when the postback is authentic, 1 when it is not.
+    """
+    import payplane  # noqa: PLC0415
+    from payplane._eventcodec import event_to_dict  # noqa: PLC0415
+
+    values = _settings(provider, settings, "--setting")
+    body, _ = _read_json_file(file)
+    with payplane.client(provider, values) as client:
+        try:
+            event = client.verify_postback(body)
+        except PayplaneError as exc:
+            if not as_json or isinstance(exc, ConfigurationError):
+                raise
+            _json_out({"valid": False, "error": str(exc), "error_type": type(exc).__name__})
+            raise click.exceptions.Exit(1) from exc
+    if as_json:
+        _json_out({"valid": True, "event": event_to_dict(event)})
+        return
+    _out(f"valid: {file} is an authentic {provider} postback")
+    _table(["field", "value"], _event_rows(event), indent="  ")
+
+
+@postback.command("sign")
+@click.argument("provider")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="Where to write the signed body (it holds an access key: never printed).",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A key of the provider; default from PAYPLANE_<PROVIDER>_<NAME>.",
+)
+def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> None:
+    """Sign the postback document in FILE as PROVIDER does, into --output.
+
+    FILE holds the postback as JSON; its access key and signature are set (or replaced)
+    with the postback keys from PAYPLANE_<PROVIDER>_<NAME> or --key. Use it to craft test
+    postbacks for your receiver.
+    """
+    from payplane._sandbox import load_sandbox  # noqa: PLC0415
+
+    _, document = _read_json_file(file)
+    if not isinstance(document, dict):
+        msg = f"{file} holds JSON but not an object"
+        raise CliConfigError(msg)
+    signer = load_sandbox(provider).function("sign_postback")
+    spec = default_registry().spec(provider)
+    values = _settings(provider, keys, "--key", only=spec.secret_fields())
+    try:
+        body: bytes = signer(document, values)
+    except ValueError as exc:
+        msg = f"{file} is not a {provider} postback: {exc}"
+        raise CliConfigError(msg) from exc
+    output.write_bytes(body)
+    _out(f"signed postback written to {output} ({len(body)} bytes)")
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("provider", default=DEFAULT_DEMO_PROVIDER)
+@click.pass_context
+def demo(ctx: click.Context, provider: str) -> None:
+    """Watch a whole payment lifecycle against PROVIDER's sandbox, offline.
+
+    Starts the sandbox and a postback receiver (the inbox on a temporary SQLite file) on
+    loopback, then shows each step as a table. Exits 0 only if every step behaved as
+    documented. PROVIDER defaults to paykassma_wavepay.
+    """
+    from payplane._sandbox_demo import run_demo  # noqa: PLC0415
+
+    code = run_demo(provider, _out)
+    ctx.exit(code)
+
+
+# -- inbox -----------------------------------------------------------------------------------
+
+
+@attrs.define
+class _InboxTarget:
+    db: Path | None
+    postgres: str | None
+
+    def store(self) -> Store:
+        if self.db is not None and self.postgres:
+            msg = "pass --db or --postgres, not both"
+            raise CliConfigError(msg)
+        if self.db is not None:
+            from payplane._stores import SQLiteStore  # noqa: PLC0415
+
+            return SQLiteStore(self.db)
+        if self.postgres:
+            from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+            from payplane._pgstore import PostgresStore  # noqa: PLC0415
+
+            password = conninfo_to_dict(self.postgres).get("password")
+            _SECRETS.update({self.postgres, *([str(password)] if password else [])})
+            return PostgresStore(self.postgres)
+        msg = f"name the inbox: --db PATH (SQLite) or --postgres CONNINFO (or {INBOX_POSTGRES_ENV})"
+        raise CliConfigError(msg)
+
+
+def _refuse(_event: PostbackEvent, _transaction: InboxTransaction) -> None:
+    msg = "this command runs no handler"
+    raise RuntimeError(msg)
+
+
+def _load_handler(target: str) -> Callable[[PostbackEvent, InboxTransaction], object]:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        msg = f"--handler expects module:function, not {target!r}"
+        raise CliConfigError(msg)
+    # As uvicorn does: the operator's working directory is importable.
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        msg = f"cannot load handler {target}: {exc}"
+        raise CliConfigError(msg) from exc
+    if not callable(obj):
+        msg = f"handler {target} is not callable"
+        raise CliConfigError(msg)
+    handler: Callable[[PostbackEvent, InboxTransaction], object] = obj
+    return handler
+
+
+def _open_inbox(
+    ctx: click.Context,
+    handler: Callable[[PostbackEvent, InboxTransaction], object] = _refuse,
+    providers: Mapping[str, object] | None = None,
+) -> Inbox:
+    from payplane._inbox import Inbox  # noqa: PLC0415
+
+    target: _InboxTarget = ctx.obj
+    store = target.store()
+    ctx.call_on_close(store.close)
+    return Inbox(store, handler, providers=providers)
+
+
+def _record_dict(record: InboxRecord, *, body: bool = False) -> dict[str, object]:
+    data: dict[str, object] = {
+        "provider": record.provider,
+        "event_key": record.event_key,
+        "state": record.state.value,
+        "attempts": record.attempts,
+        "replays": record.replays,
+        "received_at": record.received_at.isoformat(),
+        "applied_at": record.applied_at.isoformat() if record.applied_at else None,
+        "last_error": record.last_error,
+        "event": record.event_data,
+    }
+    if body:
+        data["body"] = record.body.decode("utf-8", "replace")
+    return data
+
+
+def _rejected_dict(rejected: RejectedPostback) -> dict[str, object]:
+    return {
+        "provider": rejected.provider,
+        "received_at": rejected.received_at.isoformat(),
+        "error": rejected.error,
+    }
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    if not text:
+        return "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.group()
+@click.option(
+    "--db",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The inbox's SQLite file.",
+)
+@click.option(
+    "--postgres",
+    metavar="CONNINFO",
+    envvar=INBOX_POSTGRES_ENV,
+    help=f"The inbox's PostgreSQL connection string (or {INBOX_POSTGRES_ENV}); never shown.",
+)
+@click.pass_context
+def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
+    """Look at and operate the postback inbox (SQLite file or PostgreSQL)."""
+    ctx.obj = _InboxTarget(db, postgres)
+
+
+@inbox.command("list")
+@click.option(
+    "--state",
+    type=click.Choice(["received", "applied", "failed"]),
+    help="Only records in this state.",
+)
+@click.option("--provider", help="Only records of this provider.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--rejected", is_flag=True, help="List refused deliveries instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_list(
+    ctx: click.Context,
+    state: str | None,
+    provider: str | None,
+    limit: int,
+    *,
+    rejected: bool,
+    as_json: bool,
+) -> None:
+    """List recorded postbacks (or refused deliveries), newest first."""
+    from payplane._stores import RecordState  # noqa: PLC0415
+
+    box = _open_inbox(ctx)
+    if rejected:
+        refused = [_rejected_dict(r) for r in box.rejected(limit=limit)]
+        if as_json:
+            _json_out(refused)
+            return
+        _table(
+            ["provider", "received at", "error"],
+            ([r["provider"], r["received_at"], _short(str(r["error"]), 80)] for r in refused),
+        )
+        return
+    records = box.records(
+        state=RecordState(state) if state else None, provider=provider, limit=limit
+    )
+    if as_json:
+        _json_out([_record_dict(r) for r in records])
+        return
+    _table(
+        ["provider", "event key", "state", "attempts", "replays", "received at", "last error"],
+        (
+            [
+                r.provider,
+                r.event_key,
+                r.state.value,
+                r.attempts,
+                r.replays,
+                r.received_at.isoformat(timespec="seconds"),
+                _short(r.last_error),
+            ]
+            for r in records
+        ),
+    )
+
+
+def _get_record(box: Inbox, provider: str, event_key: str) -> InboxRecord:
+    record = box.get(provider, event_key)
+    if record is None:
+        msg = f"no recorded postback {provider}/{event_key}"
+        raise CliError(msg)
+    return record
+
+
+@inbox.command("show")
+@click.argument("provider")
+@click.argument("event_key")
+@click.option("--body", is_flag=True, help="Include the raw body (secrets already replaced).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_show(
+    ctx: click.Context, provider: str, event_key: str, *, body: bool, as_json: bool
+) -> None:
+    """Show one recorded postback: its state, attempts, last error and event."""
+    record = _get_record(_open_inbox(ctx), provider, event_key)
+    data = _record_dict(record, body=body)
+    if as_json:
+        _json_out(data)
+        return
+    _table(
+        ["field", "value"],
+        (
+            [name, "-" if value is None else value]
+            for name, value in data.items()
+            if name not in {"event", "body"}
+        ),
+    )
+    _out()
+    _out("event:")
+    _out(json.dumps(record.event_data, indent=2, ensure_ascii=False))
+    if body:
+        _out()
+        _out("body:")
+        _out(str(data["body"]))
+
+
+_HANDLER = click.option(
+    "--handler",
+    "handler_target",
+    required=True,
+    metavar="MODULE:FUNCTION",
+    help="Your handler, handler(event, transaction), importable from here.",
+)
+_SETTING = click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+)
+
+
+@inbox.command("retry")
+@click.argument("provider")
+@click.argument("event_key")
+@_HANDLER
+@_SETTING
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_retry(
+    ctx: click.Context,
+    provider: str,
+    event_key: str,
+    handler_target: str,
+    settings: Sequence[str],
+    *,
+    as_json: bool,
+) -> None:
+    """Apply a recorded postback that is not applied yet (after a handler failure).
+
+    An applied postback is left alone. Exits 0 when it ends applied, 1 otherwise.
+    """
+    from payplane._stores import RecordState  # noqa: PLC0415
+
+    handler = _load_handler(handler_target)
+    values = _settings(provider, settings, "--setting")
+    box = _open_inbox(ctx, handler, {provider: values})
+    _get_record(box, provider, event_key)
+    state = box.retry(provider, event_key)
+    record = box.get(provider, event_key)
+    if as_json:
+        _json_out(_record_dict(record) if record else {"state": state.value})
+    else:
+        failed = state is not RecordState.APPLIED and record and record.last_error
+        error = f" (last error: {record.last_error})" if failed and record else ""
+        _out(f"{provider}/{event_key}: {state.value}{error}")
+    if state is not RecordState.APPLIED:
+        ctx.exit(1)
+
+
+@inbox.command("replay")
+@click.argument("provider")
+@click.argument("event_key")
+@_HANDLER
+@_SETTING
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_replay(
+    ctx: click.Context,
+    provider: str,
+    event_key: str,
+    handler_target: str,
+    settings: Sequence[str],
+    *,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Run the handler again for an APPLIED postback: the one way to apply it twice.
+
+    Asks for confirmation unless --yes. Exits 0 when the handler completed, 1 otherwise.
+    """
+    handler = _load_handler(handler_target)
+    values = _settings(provider, settings, "--setting")
+    box = _open_inbox(ctx, handler, {provider: values})
+    _get_record(box, provider, event_key)
+    if not yes:
+        click.confirm(f"Run the handler again for {provider}/{event_key}?", abort=True)
+    try:
+        completed = box.replay(provider, event_key)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    record = box.get(provider, event_key)
+    if as_json:
+        _json_out({"completed": completed, "record": _record_dict(record) if record else None})
+    else:
+        replays = record.replays if record else "?"
+        result = "replayed" if completed else "the handler failed"
+        _out(f"{provider}/{event_key}: {result} (replays: {replays})")
+    if not completed:
+        ctx.exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line (the ``payplane`` script)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="payplane")
+    raise SystemExit(0)  # pragma: no cover - click exits itself

@@ -1,0 +1,360 @@
+"""The `payplane` command line: help, exit codes, one-line errors, no secret in output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+import payplane
+from payplane._cli import cli
+
+PROVIDER = "paykassma_wavepay"
+PREFIX = "PAYPLANE_PAYKASSMA_WAVEPAY_"
+KEYS = {
+    "pluginapi_secret": "cli-plugin-secret-1",
+    "withdrawal_private_key": "cli-withdrawal-key-1",
+    "postback_access_key": "cli-access-key-1",
+    "postback_private_key": "cli-private-key-1",
+}
+SETTINGS = {
+    **KEYS,
+    "api_host": "https://api.example.com",
+    "plugin_host": "https://plugin.example.com",
+}
+ENV = {f"{PREFIX}{name.upper()}": value for name, value in SETTINGS.items()}
+
+DEPOSIT = {
+    "wallet_type": "wavepay",
+    "amount": 6000,
+    "currency_code": "MMK",
+    "label": "55",
+    "direction": "ingoing",
+    "created_datetime": "2023-08-01 13:37:42",
+    "additional_data": [
+        {
+            "activated_datetime": "2023-08-01 16:37:40",
+            "amount": "6000",
+            "currency_code": "MMK",
+            "transaction_id": "5750E9FBB3",
+            "plugin_custom_order_id": None,
+        }
+    ],
+}
+
+
+def run(args: list[str], env: dict[str, str] | None = None, input: str | None = None) -> Result:  # noqa: A002
+    return CliRunner().invoke(cli, args, env=env, input=input, catch_exceptions=False)
+
+
+def no_secrets(*texts: str) -> bool:
+    return not any(secret in text for text in texts for secret in KEYS.values())
+
+
+def assert_one_line_error(result: Result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("payplane: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> Path:
+    """A deposit postback signed with the test keys, through the CLI."""
+    source = tmp_path / "deposit.json"
+    source.write_text(json.dumps(DEPOSIT))
+    out = tmp_path / "signed.json"
+    result = run(["postback", "sign", PROVIDER, str(source), "-o", str(out)], env=ENV)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+# -- help and listing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["providers"],
+        ["sandbox"],
+        ["sandbox", "serve"],
+        ["postback"],
+        ["postback", "verify"],
+        ["postback", "sign"],
+        ["demo"],
+        ["inbox"],
+        ["inbox", "list"],
+        ["inbox", "show"],
+        ["inbox", "retry"],
+        ["inbox", "replay"],
+    ],
+)
+def test_help_everywhere(command: list[str]) -> None:
+    """Every command answers --help with exit 0."""
+    result = run([*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: payplane" in result.output
+
+
+def test_providers_json() -> None:
+    """`providers --json` lists the provider, its capabilities, version and sandbox."""
+    data = json.loads(run(["providers", "--json"]).output)
+    (row,) = [r for r in data["providers"] if r["id"] == PROVIDER]
+    assert row["capabilities"] == ["activation", "deposits", "postbacks", "withdrawals"]
+    assert row["sandbox"] is True
+    assert row["version"]
+    assert data["problems"] == []
+
+
+def test_providers_table() -> None:
+    """`providers` prints a table with the provider's row."""
+    result = run(["providers"])
+    assert result.exit_code == 0
+    assert PROVIDER in result.output.splitlines()[2]
+
+
+def test_version() -> None:
+    """--version prints payplane's version."""
+    assert run(["--version"]).output.startswith("payplane, version ")
+
+
+# -- bad input: one line, non-zero ----------------------------------------------------------
+
+
+def test_unknown_provider() -> None:
+    """An unknown provider is one line naming the installed ones; exit 2."""
+    result = run(["sandbox", "serve", "nope"])
+    assert_one_line_error(result, 2, "installed providers: paykassma_wavepay")
+
+
+def test_missing_keys() -> None:
+    """Missing keys are named with their environment variables; exit 2."""
+    result = run(["sandbox", "serve", PROVIDER], env=dict.fromkeys(ENV, ""))
+    assert_one_line_error(result, 2, f"{PREFIX}POSTBACK_PRIVATE_KEY")
+
+
+def test_port_in_use() -> None:
+    """A port in use is one line; exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["sandbox", "serve", PROVIDER, "--port", str(port)], env=ENV)
+    assert_one_line_error(result, 2, f"port {port}")
+
+
+def test_unreachable_postback_url() -> None:
+    """A postback URL nobody listens on is one line; exit 2."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hook"
+    result = run(["sandbox", "serve", PROVIDER, "--postback-url", url], env=ENV)
+    assert_one_line_error(result, 2, "unreachable")
+
+
+def test_file_that_is_not_json(tmp_path: Path) -> None:
+    """A postback file that is not JSON is one line; exit 2."""
+    path = tmp_path / "body.txt"
+    path.write_text("not json")
+    result = run(["postback", "verify", PROVIDER, str(path)], env=ENV)
+    assert_one_line_error(result, 2, "is not JSON")
+
+
+def test_bad_pair_option(tmp_path: Path) -> None:
+    """A --setting without '=' is a usage error."""
+    path = tmp_path / "body.json"
+    path.write_text("{}")
+    result = run(["postback", "verify", PROVIDER, str(path), "--setting", "api_host"], env=ENV)
+    assert_one_line_error(result, 2, "NAME=VALUE")
+
+
+# -- postbacks ----------------------------------------------------------------------------
+
+
+def test_sign_then_verify(signed: Path) -> None:
+    """A postback signed by the CLI verifies with the provider's verifier; no key shown."""
+    result = run(["postback", "verify", PROVIDER, str(signed)], env=ENV)
+    assert result.exit_code == 0
+    assert "ingoing:5750E9FBB3" in result.output
+    assert no_secrets(result.output, result.stderr)
+
+
+def test_sign_writes_keys_only_to_the_file(signed: Path) -> None:
+    """The signed body holds the access key; the CLI output does not."""
+    assert KEYS["postback_access_key"] in signed.read_text()
+    payplane_settings = payplane.client(PROVIDER, SETTINGS)
+    with payplane_settings as client:
+        assert client.verify_postback(signed.read_bytes()).amount == payplane.Money(6000, "MMK")
+
+
+def test_verify_json(signed: Path) -> None:
+    """`verify --json` prints the event as data."""
+    result = run(["postback", "verify", PROVIDER, str(signed), "--json"], env=ENV)
+    data = json.loads(result.output)
+    assert data["valid"] is True
+    assert data["event"]["event_key"] == "ingoing:5750E9FBB3"
+    assert no_secrets(result.output)
+
+
+def test_verify_tampered_fails(signed: Path, tmp_path: Path) -> None:
+    """A changed signed member fails verification: exit 1, one line."""
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(signed.read_bytes().replace(b'"6000"', b'"9000"'))
+    result = run(["postback", "verify", PROVIDER, str(tampered)], env=ENV)
+    assert_one_line_error(result, 1, "signature does not match")
+    assert no_secrets(result.output, result.stderr)
+
+
+def test_verify_tampered_json(signed: Path, tmp_path: Path) -> None:
+    """With --json a failed verification is data too, still exit 1."""
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(signed.read_bytes().replace(b'"6000"', b'"9000"'))
+    result = run(["postback", "verify", PROVIDER, str(tampered), "--json"], env=ENV)
+    assert result.exit_code == 1
+    assert json.loads(result.output)["valid"] is False
+
+
+def test_verify_with_wrong_key_never_echoes_it(signed: Path) -> None:
+    """Keys given as options are not shown either, even when they are wrong."""
+    wrong = "wrong-private-key-xyz"
+    result = run(
+        ["postback", "verify", PROVIDER, str(signed), "--setting", f"postback_private_key={wrong}"],
+        env=ENV,
+    )
+    assert result.exit_code == 1
+    assert wrong not in result.output + result.stderr
+
+
+# -- inbox --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def inbox_db(tmp_path: Path, signed: Path) -> Path:
+    """A SQLite inbox holding one postback whose handler failed."""
+    db = tmp_path / "inbox.sqlite3"
+    store = payplane.SQLiteStore(db)
+
+    def broken(event: Any, transaction: Any) -> None:
+        raise RuntimeError("database down")
+
+    inbox = payplane.Inbox(store, broken, providers={PROVIDER: SETTINGS})
+    assert inbox.receive(PROVIDER, signed.read_bytes()).status_code == 503
+    store.close()
+    return db
+
+
+@pytest.fixture
+def handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An importable handler module in the working directory."""
+    (tmp_path / "cli_handlers.py").write_text(
+        textwrap.dedent(
+            """
+            CALLS = []
+
+            def apply(event, transaction):
+                CALLS.append(event.event_key)
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "cli_handlers", raising=False)
+    return "cli_handlers:apply"
+
+
+def test_inbox_list_json(inbox_db: Path) -> None:
+    """`inbox list --json` shows the failed record."""
+    data = json.loads(run(["inbox", "--db", str(inbox_db), "list", "--json"]).output)
+    assert [(r["event_key"], r["state"]) for r in data] == [("ingoing:5750E9FBB3", "failed")]
+    assert "database down" in data[0]["last_error"]
+
+
+def test_inbox_show(inbox_db: Path) -> None:
+    """`inbox show` prints the record and its event, without secrets."""
+    result = run(["inbox", "--db", str(inbox_db), "show", PROVIDER, "ingoing:5750E9FBB3", "--body"])
+    assert result.exit_code == 0
+    assert "failed" in result.output
+    assert no_secrets(result.output)
+
+
+def test_inbox_show_unknown_record(inbox_db: Path) -> None:
+    """An unknown event key is one line; exit 1."""
+    result = run(["inbox", "--db", str(inbox_db), "show", PROVIDER, "nope"])
+    assert_one_line_error(result, 1, "no recorded postback")
+
+
+def test_inbox_needs_a_store() -> None:
+    """Without --db or --postgres the inbox commands say what to pass; exit 2."""
+    result = run(["inbox", "list"], env={"PAYPLANE_INBOX_POSTGRES": ""})
+    assert_one_line_error(result, 2, "--db PATH")
+
+
+def test_inbox_retry_then_replay(inbox_db: Path, handler_module: str) -> None:
+    """`retry` applies the failed event with the operator's handler; `replay` runs it again."""
+    db = ["inbox", "--db", str(inbox_db)]
+    key = "ingoing:5750E9FBB3"
+    retried = run([*db, "retry", PROVIDER, key, "--handler", handler_module], env=ENV)
+    assert retried.exit_code == 0, retried.output
+    assert "applied" in retried.output
+    replayed = run(
+        [*db, "replay", PROVIDER, key, "--handler", handler_module, "--yes", "--json"], env=ENV
+    )
+    assert json.loads(replayed.output)["record"]["replays"] == 1
+    assert [key, key] == sys.modules["cli_handlers"].CALLS
+
+
+def test_inbox_replay_asks_first(inbox_db: Path, handler_module: str) -> None:
+    """Without --yes, replay asks; answering no aborts with exit 1."""
+    db = ["inbox", "--db", str(inbox_db)]
+    key = "ingoing:5750E9FBB3"
+    run([*db, "retry", PROVIDER, key, "--handler", handler_module], env=ENV)
+    result = run([*db, "replay", PROVIDER, key, "--handler", handler_module], env=ENV, input="n\n")
+    assert result.exit_code == 1
+    assert [key] == sys.modules["cli_handlers"].CALLS
+
+
+def test_inbox_bad_handler(inbox_db: Path, handler_module: str) -> None:
+    """A handler that cannot be imported is one line; exit 2."""
+    result = run(
+        ["inbox", "--db", str(inbox_db), "retry", PROVIDER, "k", "--handler", "nope_mod:f"],
+        env=ENV,
+    )
+    assert_one_line_error(result, 2, "cannot load handler")
+
+
+# -- sandbox serve, as a process ---------------------------------------------------------------
+
+
+def test_sandbox_serve_runs_until_interrupted() -> None:
+    """`sandbox serve --json` prints where it listens, serves, and exits 0 on SIGINT."""
+    env = {**os.environ, **ENV}
+    with subprocess.Popen(
+        [sys.executable, "-m", "payplane", "sandbox", "serve", PROVIDER, "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        state = httpx.get(f"{info['url']}/_sandbox/state", timeout=5).json()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert state["balance"] == 1_000_000
+    assert info["settings"]["api_host"] == info["url"]
+    assert no_secrets(json.dumps(info), out, err)

@@ -58,6 +58,10 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "docs/snippets")
     for provider in PROVIDERS:
         session.run("mypy", str(provider / "src"), str(provider / "tests"))
+    for example in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
+        src = example / "src"
+        tests = [str(example / "tests")] if (example / "tests").is_dir() else []
+        session.run("mypy", str(src), *tests, env={"MYPYPATH": str(src)})
 
 
 @nox.session(python=PYTHON)

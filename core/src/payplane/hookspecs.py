@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from payplane._http import HttpRequest, HttpResponse
     from payplane._models import PostbackEvent
     from payplane._spec import ProviderSpec
+    from payplane.testing import ContractSamples
 
 __all__ = [
     "hookimpl",
     "hookspec",
+    "payplane_contract_samples",
     "payplane_postback_applied",
     "payplane_providers",
     "payplane_request_sent",
@@ -76,4 +78,16 @@ def payplane_postback_applied(provider: str, event: PostbackEvent, replay: bool)
     *replay* is true when an operator replayed an already applied event. Called once per
     applied event (and once per replay), after the commit, so an observer that raises
     cannot undo the application.
+    """
+
+
+@hookspec(firstresult=True)
+def payplane_contract_samples(provider: str) -> ContractSamples | None:
+    """Return the samples the contract suite checks *provider* with, or ``None``.
+
+    Called only by :mod:`payplane.testing`'s contract suite, once per test class, with
+    the id of the provider under test; the first non-``None`` answer is used. Answer
+    for your own provider ids and return ``None`` for others. Import the samples inside
+    the function, so the entry-point module stays cheap: the samples may load the
+    implementation, but only when a test asks.
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from payplane import PLUGIN_API_VERSION, Capability, ProviderSpec
 from payplane.hookspecs import hookimpl
 
-__all__ = ["payplane_providers"]
+__all__ = ["payplane_contract_samples", "payplane_providers"]
 
 
 @hookimpl
@@ -31,3 +31,13 @@ def payplane_providers() -> list[ProviderSpec]:
             factory="payplane_paykassma_wavepay._provider:WavepayProvider",
         )
     ]
+
+
+@hookimpl
+def payplane_contract_samples(provider: str) -> object:
+    """Hand payplane's contract suite the samples of ``paykassma_wavepay`` (lazily)."""
+    if provider != "paykassma_wavepay":
+        return None
+    from payplane_paykassma_wavepay._contract import contract_samples  # noqa: PLC0415
+
+    return contract_samples()

@@ -1,0 +1,201 @@
+"""The extension kit from outside: example providers installed into a throwaway venv.
+
+AcmePay (examples/acmepay), copied out of the workspace and installed as a user would,
+must be listed by ``payplane providers`` and pass the contract suite; the two broken
+examples must fail it, each for its own reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ("acmepay", "broken_capability", "broken_status")
+
+
+def _env(venv: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    env |= {
+        "UV_PYTHON_DOWNLOADS": "never",
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HYPOTHESIS_PROFILE": "default",
+    }
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    return env
+
+
+def make_venv(work: Path, *packages: str | Path) -> Path:
+    """Create a venv under *work* holding payplane (this checkout) and *packages*."""
+    venv = work / "venv"
+    env = _env(venv)
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run(
+        [*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env
+    )
+    subprocess.run(
+        [
+            *uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(ROOT / "core"),
+            *map(str, packages),
+        ],
+        check=True,
+        env=env,
+    )
+    return venv
+
+
+def run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command of *venv* in *cwd*, as a user with the venv activated would."""
+    return subprocess.run(
+        [str(venv / "bin" / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=_env(venv),
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(venv, folder)``: the examples copied out of the workspace, installed in one venv."""
+    work = tmp_path_factory.mktemp("kit")
+    copies = []
+    for name in EXAMPLES:
+        copy = work / "src" / name
+        shutil.copytree(
+            ROOT / "examples" / name, copy, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        copies.append(copy)
+    venv = make_venv(work, *copies, "pytest", "hypothesis")
+    empty = work / "run"
+    empty.mkdir()
+    return venv, empty
+
+
+def suite(venv: Path, cwd: Path, provider: str) -> tuple[int, dict[str, str | None]]:
+    """Run the contract suite for *provider*: exit code and {test name: failure or None}."""
+    report = cwd / f"{provider}.xml"
+    result = run(
+        venv,
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--payplane-provider={provider}",
+        f"--junitxml={report}",
+        cwd=cwd,
+    )
+    outcomes: dict[str, str | None] = {}
+    # Our own pytest wrote the report a moment ago: trusted XML.
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314
+        failure = case.find("failure")
+        outcomes[case.attrib["name"]] = None if failure is None else failure.attrib["message"]
+    assert outcomes, result.stdout + result.stderr
+    return result.returncode, outcomes
+
+
+def failures(outcomes: dict[str, str | None]) -> dict[str, str]:
+    return {name: message for name, message in outcomes.items() if message is not None}
+
+
+def test_acmepay_is_discovered(kit: tuple[Path, Path]) -> None:
+    """`payplane providers --json` lists the installed example, with no load problem."""
+    venv, cwd = kit
+    result = run(venv, "payplane", "providers", "--json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    rows = {row["id"]: row for row in listed["providers"]}
+    assert rows["acmepay"]["version"] == "1.0.0"
+    assert rows["acmepay"]["capabilities"] == ["deposits", "postbacks"]
+    assert listed["problems"] == []
+
+
+def test_acmepay_passes_contract_suite(kit: tuple[Path, Path]) -> None:
+    """`pytest --payplane-provider=acmepay` in an empty folder runs the suite, and it passes."""
+    venv, cwd = kit
+    code, outcomes = suite(venv, cwd, "acmepay")
+    assert failures(outcomes) == {}
+    assert code == 0
+    assert len(outcomes) >= 20
+    assert "test_postback_mutations_are_refused" in outcomes
+
+
+def test_acmepay_own_tests_subclass_the_suite(kit: tuple[Path, Path]) -> None:
+    """The example's tests/test_contract.py (a ProviderContract subclass) passes."""
+    venv, cwd = kit
+    tests = cwd.parent / "src" / "acmepay" / "tests"
+    result = run(venv, "pytest", "-p", "no:cacheprovider", "-q", str(tests), cwd=cwd)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
+
+
+def test_broken_capability_fails_for_the_stub(kit: tuple[Path, Path]) -> None:
+    """A declared capability whose methods are stubs fails, naming the method and the fix."""
+    venv, cwd = kit
+    code, outcomes = suite(venv, cwd, "broken_capability")
+    failed = failures(outcomes)
+    assert code == 1
+    message = failed["test_declared_operations_are_implemented"]
+    assert "declares withdrawals but build_withdrawal() raised NotImplementedError" in message
+    assert "drop Capability.WITHDRAWALS from the ProviderSpec" in message
+    assert (
+        "lack: a RecordedAnswer with a WithdrawalRequest"
+        in failed["test_samples_cover_capabilities"]
+    )
+    # Every failure is about the withdrawals it does not implement.
+    assert all("withdrawal" in text.lower() for text in failed.values()), failed
+    for passing in ("test_spec_is_valid", "test_postbacks_verify", "test_recorded_answers_parse"):
+        assert outcomes[passing] is None
+
+
+def test_broken_status_fails_for_the_mapping(kit: tuple[Path, Path]) -> None:
+    """An unknown status read as success fails exactly the status test, saying how to fix it."""
+    venv, cwd = kit
+    code, outcomes = suite(venv, cwd, "broken_status")
+    failed = failures(outcomes)
+    assert code == 1
+    assert list(failed) == ["test_unknown_status_is_never_success"]
+    message = failed["test_unknown_status_is_never_success"]
+    assert "is not a code it knows, yet it maps to DepositStatus.SUCCEEDED (success)" in message
+    assert "must map to UNKNOWN (payplane.StatusMap does), never to success" in message
+
+
+def test_unknown_provider_is_reported(kit: tuple[Path, Path]) -> None:
+    """Asking for a provider that is not installed says so and lists the installed ones."""
+    venv, cwd = kit
+    result = run(
+        venv, "pytest", "-p", "no:cacheprovider", "-q", "--payplane-provider=nope", cwd=cwd
+    )
+    assert result.returncode != 0
+    assert "no provider 'nope' is installed" in result.stdout
+    assert "acmepay, broken_capability, broken_status" in result.stdout
+
+
+def test_plugin_is_inert_without_the_option(kit: tuple[Path, Path]) -> None:
+    """Without --payplane-provider the plugin adds nothing and loads no hypothesis."""
+    venv, cwd = kit
+    result = run(venv, "pytest", "-p", "no:cacheprovider", "-q", "--co", cwd=cwd)
+    assert result.returncode == 5  # no tests collected
+    code = (
+        "import sys, payplane.testing._pytest_plugin, payplane.testing; "
+        "print(sorted(m for m in ('hypothesis', 'httpx', 'payplane.testing._contract') "
+        "if m in sys.modules))"
+    )
+    probe = run(venv, "python", "-c", code, cwd=cwd)
+    assert probe.stdout.strip() == "[]", probe.stderr

@@ -1,5 +1,7 @@
 """Automation: `nox` runs the default sessions (tests, lint, typecheck, docs, providers).
 
+`nox -s bench` runs the benchmarks, which are not a default session.
+
 Every session installs from the committed uv.lock (`uv sync --frozen`) into its own venv,
 with Python 3.11 only and no interpreter downloads.
 """
@@ -18,6 +20,13 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 PYTHON = "3.11"
 ROOT = Path(__file__).parent
+BENCHMARKS = (
+    "bench_postback.py",
+    "bench_client.py",
+    "bench_inbox.py",
+    "bench_coldstart.py",
+    "bench_scaling.py",
+)
 PROVIDERS = sorted(p for p in (ROOT / "providers").iterdir() if (p / "pyproject.toml").is_file())
 
 
@@ -56,6 +65,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "core/src", "core/tests", "tests", "noxfile.py")
     session.run("mypy", "conftest.py")  # apart: every test folder has a conftest module
     session.run("mypy", "docs/snippets")
+    session.run("mypy", "bench", env={"MYPYPATH": "bench"})  # the scripts import `_harness`
     for provider in PROVIDERS:
         session.run("mypy", str(provider / "src"), str(provider / "tests"))
     for example in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
@@ -71,6 +81,18 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
     )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not run by default): one line per figure, a ratio to a same-run baseline.
+
+    PostgreSQL figures need PAYPLANE_TEST_POSTGRES_DSN (`.ci/postgres start DIR`); without
+    it they are skipped. `nox -s bench -- --quick` only checks that every script runs.
+    """
+    _sync(session, "bench")
+    for script in BENCHMARKS:
+        session.run("python", str(ROOT / "bench" / script), *session.posargs)
 
 
 @nox.session(python=PYTHON, venv_backend="none")

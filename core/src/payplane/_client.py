@@ -35,7 +35,7 @@ from payplane._protocols import (
     WithdrawalProvider,
 )
 from payplane._registry import require
-from payplane._secrets import redact, secret_values
+from payplane._secrets import Redactor, secret_values
 from payplane._spec import ProviderSpec
 from payplane.exceptions import (
     MalformedPayloadError,
@@ -97,15 +97,18 @@ class _RedactingFilter(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
+        self._redact = Redactor(())
         self._lock = threading.Lock()
 
     def add(self, secrets: frozenset[str]) -> None:
         with self._lock:
-            self.secrets |= secrets
+            if not secrets <= self.secrets:
+                self.secrets |= secrets
+                self._redact = Redactor(self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message, self.secrets)
+        cleaned = self._redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
@@ -138,6 +141,8 @@ class _BaseClient:
         self.retry = retry or RetryPolicy()
         self._hooks = hooks
         self._secrets = secret_values(settings)
+        # Every exchange may redact its URL and body: work the secrets' forms out once.
+        self._redact = Redactor(self._secrets)
         _REDACTOR.add(self._secrets)
 
     @property
@@ -153,15 +158,16 @@ class _BaseClient:
     def _require(self, capability: Capability) -> Any:  # noqa: ANN401
         return require(self.spec, self.provider, capability)
 
-    def _redact(self, text: str) -> str:
-        return redact(text, self._secrets)
-
     def _redacted(self, request: HttpRequest) -> HttpRequest:
         try:
             content = self._redact(request.content.decode()).encode()
         except UnicodeDecodeError:
             content = request.content
         return attrs.evolve(request, url=self._redact(request.url), content=content)
+
+    def _observed(self, name: str) -> bool:
+        """Whether a hook implementation observes hook *name* (none: skip the work)."""
+        return self._hooks is not None and bool(getattr(self._hooks, name).get_hookimpls())
 
     def _stamp(self, exc: PayplaneError, operation: str) -> PayplaneError:
         if exc.provider is None:
@@ -172,10 +178,14 @@ class _BaseClient:
         return exc
 
     def _observe_request(self, request: HttpRequest) -> None:
-        redacted = self._redacted(request)
-        logger.debug("%s %s %s", self.spec.id, request.method, redacted.url)
-        if self._hooks is not None:
-            self._hooks.payplane_request_sent(provider=self.spec.id, request=redacted)
+        # Redacting a request costs about as much as the rest of payplane's work on an
+        # exchange, so it is done only for a debug log or a hook implementation.
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s %s", self.spec.id, request.method, self._redact(request.url))
+        if self._observed("payplane_request_sent"):
+            self._hooks.payplane_request_sent(
+                provider=self.spec.id, request=self._redacted(request)
+            )
 
     def _observe_response(
         self, request: HttpRequest, response: HttpResponse, elapsed: float
@@ -187,7 +197,7 @@ class _BaseClient:
             response.status_code,
             elapsed,
         )
-        if self._hooks is not None:
+        if self._observed("payplane_response_received"):
             self._hooks.payplane_response_received(
                 provider=self.spec.id,
                 request=self._redacted(request),
@@ -263,15 +273,33 @@ class _BaseClient:
             self._stamp(exc, operation)
             raise
 
-    def _retrying(self) -> Any:  # noqa: ANN401 - stamina's retry context
+    def _retrying(self, timeout: float) -> Any:  # noqa: ANN401 - stamina's retry context
         return stamina.retry_context(
             on=_is_retryable,
             attempts=self.retry.attempts,
-            timeout=self.retry.timeout,
+            timeout=timeout,
             wait_initial=self.retry.wait_initial,
             wait_max=self.retry.wait_max,
             wait_jitter=self.retry.wait_jitter,
         )
+
+    def _retry_after(self, exc: Exception, started: float) -> float:
+        """Decide on a retry after the first attempt, run outside stamina, failed with *exc*.
+
+        Most exchanges succeed at once, and entering stamina's retry context costs more
+        than the rest of the client's work; so the first attempt runs bare, and only a
+        failure enters the context, which replays that failure as its own first attempt
+        (stamina then schedules, logs, waits and counts exactly as if it had run it).
+
+        Returns the timeout left for the context, or re-raises *exc* when stamina would
+        not retry it: not retryable, one attempt allowed, or the timeout already spent.
+        """
+        if self.retry.attempts <= 1 or not _is_retryable(exc):
+            raise exc
+        left = self.retry.timeout - (time.monotonic() - started)
+        if left <= 0:
+            raise exc
+        return left
 
     def postback_answer(self, *, accepted: bool) -> PostbackAnswer:
         """Return the HTTP answer to send the provider for a postback.
@@ -302,8 +330,12 @@ class _BaseClient:
 
 
 def _to_response(response: httpx.Response) -> HttpResponse:
+    # dict(headers.items()) is dict(headers) (the same merged values) in one pass, where
+    # dict() alone looks every name up again in the raw list.
     return HttpResponse(
-        status_code=response.status_code, headers=dict(response.headers), content=response.content
+        status_code=response.status_code,
+        headers=dict(response.headers.items()),
+        content=response.content,
     )
 
 
@@ -361,19 +393,31 @@ class Client(_BaseClient):
         self.close()
 
     def _send(self, request: HttpRequest) -> HttpResponse:
-        for attempt in self._retrying():
+        started = time.monotonic()
+        try:
+            return self._attempt(request)
+        except Exception as exc:  # noqa: BLE001 - _retry_after re-raises what it does not retry
+            first: Exception | None = exc
+            timeout = self._retry_after(exc, started)
+        for attempt in self._retrying(timeout):
             with attempt:
-                self._observe_request(request)
-                started = time.perf_counter()
-                try:
-                    raw = self._http.send(_to_httpx(self._http, request))
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(request, exc) from exc
-                response = _to_response(raw)
-                self._observe_response(request, response, time.perf_counter() - started)
-                self._check_status(request, response)
-                return response
+                if first is not None:
+                    error, first = first, None
+                    raise error
+                return self._attempt(request)
         raise AssertionError  # pragma: no cover - stamina re-raises the last error
+
+    def _attempt(self, request: HttpRequest) -> HttpResponse:
+        self._observe_request(request)
+        started = time.perf_counter()
+        try:
+            raw = self._http.send(_to_httpx(self._http, request))
+        except httpx.HTTPError as exc:
+            raise self._transport_error(request, exc) from exc
+        response = _to_response(raw)
+        self._observe_response(request, response, time.perf_counter() - started)
+        self._check_status(request, response)
+        return response
 
     def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Start a deposit: fetch payment details and/or build the hosted page URL.
@@ -467,19 +511,31 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
     async def _send(self, request: HttpRequest) -> HttpResponse:
-        async for attempt in self._retrying():
+        started = time.monotonic()
+        try:
+            return await self._attempt(request)
+        except Exception as exc:  # noqa: BLE001 - _retry_after re-raises what it does not retry
+            first: Exception | None = exc
+            timeout = self._retry_after(exc, started)
+        async for attempt in self._retrying(timeout):
             with attempt:
-                self._observe_request(request)
-                started = time.perf_counter()
-                try:
-                    raw = await self._http.send(_to_httpx(self._http, request))
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(request, exc) from exc
-                response = _to_response(raw)
-                self._observe_response(request, response, time.perf_counter() - started)
-                self._check_status(request, response)
-                return response
+                if first is not None:
+                    error, first = first, None
+                    raise error
+                return await self._attempt(request)
         raise AssertionError  # pragma: no cover - stamina re-raises the last error
+
+    async def _attempt(self, request: HttpRequest) -> HttpResponse:
+        self._observe_request(request)
+        started = time.perf_counter()
+        try:
+            raw = await self._http.send(_to_httpx(self._http, request))
+        except httpx.HTTPError as exc:
+            raise self._transport_error(request, exc) from exc
+        response = _to_response(raw)
+        self._observe_response(request, response, time.perf_counter() - started)
+        self._check_status(request, response)
+        return response
 
     async def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Async :meth:`Client.start_deposit`."""

@@ -56,6 +56,8 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     Raises:
         ValidationError: NaN, an infinity, an inexact float, a bool or anything else.
     """
+    if type(value) is Decimal and value.is_finite():
+        return value  # the common case (parsed JSON, Money arithmetic), decided at once
     if isinstance(value, bool):
         msg = "a bool is not an amount"
         raise ValidationError(field, msg, limit="finite decimal")
@@ -87,11 +89,25 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     return result
 
 
+# Codes already found valid: most checks are of a handful of codes (MMK, USD, ...), and a
+# set lookup is cheaper than the regex. Bounded, so odd input cannot grow it without end.
+_VALID_CODES: set[str] = set()
+_VALID_CODES_LIMIT = 4096
+
+
 def _currency_code(value: object) -> str:
+    if type(value) is str and value in _VALID_CODES:
+        return value
     if not isinstance(value, str) or _CODE.fullmatch(value) is None:
         msg = f"{value!r} is not a currency code"
         raise ValidationError("currency", msg, limit="2-12 upper-case letters or digits")
+    if type(value) is str and len(_VALID_CODES) < _VALID_CODES_LIMIT:
+        _VALID_CODES.add(value)
     return value
+
+
+def _check_currency(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    _currency_code(value)
 
 
 @attrs.frozen(order=False)
@@ -113,7 +129,7 @@ class Money:
     """
 
     amount: Decimal = attrs.field(converter=to_decimal)
-    currency: str = attrs.field(validator=lambda _i, _a, v: _currency_code(v))
+    currency: str = attrs.field(validator=_check_currency)
 
     def _same(self, other: Money, op: str) -> None:
         if self.currency != other.currency:

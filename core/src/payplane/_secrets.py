@@ -11,6 +11,7 @@ import attrs
 __all__ = [
     "REDACTED",
     "SECRET_METADATA_KEY",
+    "Redactor",
     "Secret",
     "redact",
     "secret_field",
@@ -79,13 +80,30 @@ def secret_values(settings: object) -> frozenset[str]:
     return frozenset(v.reveal() for v in values if isinstance(v, Secret) and v.reveal())
 
 
+class Redactor:
+    """Replaces secrets in text; the forms to look for are worked out once.
+
+    Each secret is also looked for percent-encoded, as it appears in a URL's query
+    string. Longer forms are replaced first, so a secret that contains another is fully
+    hidden.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
+        self.forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        """Return *text* with every form of every secret replaced by ``***``."""
+        for form in self.forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Return *text* with every occurrence of every non-empty secret replaced by ``***``.
 
     Each secret is also looked for percent-encoded, as it appears in a URL's query string.
     Longer forms are replaced first, so a secret that contains another is fully hidden.
     """
-    forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
+    return Redactor(secrets)(text)

@@ -56,6 +56,8 @@ POSTBACK_SCANNERS = {
 
 _DEPOSIT_CREDITED = DepositStatus.SUCCEEDED
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_fromisoformat = datetime.fromisoformat
+_combine = datetime.combine
 
 
 def parse_datetime(value: str | None, zone: tzinfo, *, field: str) -> datetime | None:
@@ -70,10 +72,12 @@ def parse_datetime(value: str | None, zone: tzinfo, *, field: str) -> datetime |
         msg = f"{field}: {value!r} is not YYYY-MM-DD HH:MM:SS"
         raise MalformedPayloadError(msg)
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=zone)
+        naive = _fromisoformat(value)
     except ValueError as exc:
         msg = f"{field}: {value!r} is not a valid date and time"
         raise MalformedPayloadError(msg) from exc
+    # naive.replace(tzinfo=zone), at a fifth of the cost (replace parses keywords).
+    return _combine(naive, naive.time(), zone)
 
 
 def _money(amount: Decimal, currency: str | None, *, field: str) -> Money:
@@ -97,15 +101,21 @@ def _transaction(
     zone: tzinfo,
     status: MappedStatus[WithdrawalStatus] | None,
 ) -> PostbackTransaction:
-    where = f"{member}[{index}]"
+    code = wire.currency_code or currency
+    try:
+        # Built without the error paths' field names, which are only worded on failure.
+        amount = Money(wire.amount, code)  # type: ignore[arg-type]
+    except PayplaneError:
+        amount = _money(wire.amount, code, field=f"{member}[{index}].amount")
+    activated = wire.activated_datetime
     return PostbackTransaction(
         transaction_id=wire.transaction_id or None,
-        amount=_money(wire.amount, wire.currency_code or currency, field=f"{where}.amount"),
+        amount=amount,
         reference=wire.withdrawal_id or wire.plugin_custom_order_id or None,
         status=status,
-        occurred_at=parse_datetime(
-            wire.activated_datetime, zone, field=f"{where}.activated_datetime"
-        ),
+        occurred_at=parse_datetime(activated, zone, field=f"{member}[{index}].activated_datetime")
+        if activated
+        else None,
         raw=raw if isinstance(raw, dict) else {},
     )
 
@@ -139,16 +149,20 @@ def _current(body: VerifiedBody, zone: tzinfo) -> PostbackEvent:
     if wire.direction == "ingoing":
         key = _deposit_key(wire.additional_data, "additional_data")
         transactions = tuple(
-            _transaction(
-                item,
-                raw,
-                index=index,
-                member="additional_data",
-                currency=wire.currency_code,
-                zone=zone,
-                status=None,
-            )
-            for index, (item, raw) in enumerate(zip(wire.additional_data, raw_items, strict=True))
+            [
+                _transaction(
+                    item,
+                    raw,
+                    index=index,
+                    member="additional_data",
+                    currency=wire.currency_code,
+                    zone=zone,
+                    status=None,
+                )
+                for index, (item, raw) in enumerate(
+                    zip(wire.additional_data, raw_items, strict=True)
+                )
+            ]
         )
         return PostbackEvent(
             provider=PROVIDER_ID,

@@ -71,16 +71,26 @@ class ConvertedAmounts(Mapping[str, Money]):
     raw JSON text, it turns amounts into ``Decimal`` on first use, never through a float.
     """
 
-    __slots__ = ("_cache", "_codes", "_text")
+    __slots__ = ("_cache", "_codes_or_none", "_text")
 
-    def __init__(self, text: str, codes: Collection[str]) -> None:
+    def __init__(self, text: str, codes: Collection[str] | None) -> None:
         """Wrap *text*, a JSON object of code to number whose (distinct) codes are *codes*.
 
-        Use :meth:`from_json` or :meth:`from_mapping`, which check the shape.
+        Use :meth:`from_json` or :meth:`from_mapping`, which check the shape. ``None``
+        for *codes* reads them from *text* when first needed: *text* must then be a
+        compact map (``{"USD":4.61}``) whose shape was checked.
         """
         self._text = text
-        self._codes = codes
+        self._codes_or_none = codes
         self._cache: dict[str, Money] | None = None
+
+    @property
+    def _codes(self) -> Collection[str]:
+        codes = self._codes_or_none
+        if codes is None:
+            # dict.fromkeys keeps the first place of a repeated code, as a parsed dict does.
+            codes = self._codes_or_none = dict.fromkeys(_CODE_IN_MAP.findall(self._text)).keys()
+        return codes
 
     @classmethod
     def from_json(cls, text: str, parsed: object) -> ConvertedAmounts:
@@ -142,6 +152,42 @@ class ConvertedAmounts(Mapping[str, Money]):
         return {code: str(money.amount) for code, money in self._amounts().items()}
 
 
+# The fast path of the shape check, for the compact maps PHP writes: every entry of
+# `{"CODE":number,...}` is mapped character class by character class (A-Z to "A", 1-9 to
+# "1"; "0" and punctuation kept), which keeps membership of the entry grammar below exact,
+# and the few distinct shapes that leave are checked once and remembered. Anything else
+# (whitespace, escapes, exponents in "E", very long numbers, a bad entry) takes the
+# scanner below, which decides exactly as before: the fast path only accepts maps the
+# scanner accepts, and reports the same end and codes.
+_CLASSES = str.maketrans("123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "1" * 9 + "A" * 26)
+_MAPPED_ENTRY = re.compile(
+    r'"A[A01]{1,11}":-?(?:0|1[01]{0,99})(?:\.[01]{1,100})?(?:e[-+]?[01]{1,4})?'
+)
+_GOOD_SHAPES: set[str] = set()
+_GOOD_SHAPES_LIMIT = 10_000
+_CODE_IN_MAP = re.compile(r'"([A-Z][A-Z0-9]{1,11})":')
+
+
+def _compact_map_end(text: str, idx: int) -> int:
+    """Return the end of a compact code-to-number map at *idx*, or -1 to scan it instead."""
+    if text[idx : idx + 1] != "{":
+        return -1
+    end = text.find("}", idx) + 1
+    if end == 0:
+        return -1
+    if end == idx + 2:  # {}
+        return end
+    shapes = set(text[idx + 1 : end - 1].translate(_CLASSES).split(","))
+    if shapes <= _GOOD_SHAPES:
+        return end
+    for shape in shapes:
+        if _MAPPED_ENTRY.fullmatch(shape) is None:
+            return -1
+    if len(_GOOD_SHAPES) < _GOOD_SHAPES_LIMIT:
+        _GOOD_SHAPES.update(shapes)
+    return end
+
+
 def converted_amounts_scanner(text: str, idx: int) -> tuple[ConvertedAmounts | None, int]:
     """Scan a converted-amount map (or ``null``) at *idx* of *text* (a :data:`ScanOnce`).
 
@@ -149,6 +195,9 @@ def converted_amounts_scanner(text: str, idx: int) -> tuple[ConvertedAmounts | N
         ValueError: not JSON, or not an object of currency code to number.
         StopIteration: no JSON value at *idx* (as ``scan_once`` does).
     """
+    end = _compact_map_end(text, idx)
+    if end >= 0:
+        return ConvertedAmounts(text[idx:end], None), end
     parsed, end = _SHAPE_SCANNER(text, idx)
     if parsed is None:
         return None, end
@@ -375,6 +424,154 @@ def make_converter() -> cattrs.Converter:
 _CONVERTER = make_converter()
 
 
+# -- the postback fast path ------------------------------------------------------------
+# Every postback is structured, so the two postback classes have hand-written structure
+# functions for well-typed input: the same hooks as the converter, inlined where a type
+# check settles it. They return None at the first thing they do not expect, and the
+# converter then structures the data from scratch and reports errors as it always has;
+# so they never accept what the converter refuses nor build anything it would not.
+
+
+def _fast_optional_id(value: object) -> str | None:
+    """``WireId | None``; raise ``TypeError`` for anything but ``None``, str and int."""
+    if value is None or type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    raise TypeError
+
+
+def _fast_transaction(item: object) -> WireTransaction:
+    """Structure one transaction; raise ``TypeError``/``KeyError`` to hand over to cattrs."""
+    if type(item) is not dict:
+        raise TypeError
+    get = item.get
+    currency_code, wallet_type = get("currency_code"), get("wallet_type")
+    activated, created = get("activated_datetime"), get("created_datetime")
+    transaction_id, stockpiling_id = get("transaction_id"), get("stockpiling_id")
+    withdrawal_id, custom_id = get("withdrawal_id"), get("plugin_custom_order_id")
+    if (
+        (currency_code is not None and type(currency_code) is not str)
+        or (wallet_type is not None and type(wallet_type) is not str)
+        or (activated is not None and type(activated) is not str)
+        or (created is not None and type(created) is not str)
+    ):
+        raise TypeError
+    amount = item["amount"]
+    return WireTransaction(
+        amount=amount
+        if type(amount) is Decimal and amount.is_finite()
+        else _decimal(amount, Decimal),
+        currency_code=currency_code,
+        wallet_type=wallet_type,
+        transaction_id=transaction_id
+        if type(transaction_id) is str
+        else _fast_optional_id(transaction_id),  # type: ignore[arg-type]
+        stockpiling_id=stockpiling_id
+        if stockpiling_id is None
+        else _fast_optional_id(stockpiling_id),  # type: ignore[arg-type]
+        withdrawal_id=withdrawal_id if withdrawal_id is None else _fast_optional_id(withdrawal_id),  # type: ignore[arg-type]
+        withdrawal_status=get("withdrawal_status"),
+        plugin_custom_order_id=custom_id if custom_id is None else _fast_optional_id(custom_id),  # type: ignore[arg-type]
+        activated_datetime=activated,
+        created_datetime=created,
+    )
+
+
+def _fast_postback(data: dict[str, Any]) -> WirePostback:
+    """Structure a current-format postback; raise to hand over to cattrs."""
+    direction, currency, items = data["direction"], data["currency_code"], data["additional_data"]
+    get = data.get
+    wallet_type, created, converted = (
+        get("wallet_type"),
+        get("created_datetime"),
+        get("converted_amount"),
+    )
+    if (
+        type(direction) is not str
+        or type(currency) is not str
+        or type(items) is not list
+        or (wallet_type is not None and type(wallet_type) is not str)
+        or (created is not None and type(created) is not str)
+        or (converted is not None and type(converted) is not ConvertedAmounts)
+    ):
+        raise TypeError
+    amount = data["amount"]
+    return WirePostback(
+        direction=direction,
+        amount=amount
+        if type(amount) is Decimal and amount.is_finite()
+        else _decimal(amount, Decimal),
+        currency_code=currency,
+        additional_data=tuple([_fast_transaction(item) for item in items]),
+        label=_fast_optional_id(get("label")),  # type: ignore[arg-type]
+        wallet_type=wallet_type,
+        created_datetime=created,
+        converted_amount=converted,
+    )
+
+
+def _fast_optional_decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    if type(value) is int:
+        return Decimal(value)
+    return _decimal(value, Decimal)
+
+
+def _fast_message(value: object) -> Message | None:
+    return None if value is None else _message(value, Message)
+
+
+def _fast_optional_text(value: object) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise TypeError
+
+
+def _fast_activation_answer(data: dict[str, Any]) -> WireActivationAnswer:
+    """Structure an activation answer; raise to hand over to cattrs."""
+    status, deposit, currency = data["status"], data.get("deposit"), data.get("currency")
+    if type(status) is not str or (deposit is not None and type(deposit) is not bool):
+        raise TypeError
+    wire_currency = None
+    if currency is not None:
+        if type(currency) is not dict or type(currency["code"]) is not str:
+            raise TypeError
+        wire_currency = WireCurrency(
+            code=currency["code"], symbol=_fast_optional_text(currency.get("symbol"))
+        )
+    return WireActivationAnswer(
+        status=status,
+        deposit=deposit,
+        deposit_amount=_fast_optional_decimal(data.get("deposit_amount")),
+        transactions_sum=_fast_optional_decimal(data.get("transactions_sum")),
+        stockpiling_sum=_fast_optional_decimal(data.get("stockpiling_sum")),
+        lacks_sum=_fast_optional_decimal(data.get("lacks_sum")),
+        minimum_deposit=_fast_optional_decimal(data.get("minimum_deposit")),
+        currency=wire_currency,
+        message=_fast_message(data.get("message")),
+    )
+
+
+def _fast_withdrawal_answer(data: dict[str, Any]) -> WireWithdrawalAnswer:
+    """Structure a withdrawal answer; raise to hand over to cattrs."""
+    return WireWithdrawalAnswer(
+        status=_fast_optional_text(data.get("status")),
+        message=_fast_message(data.get("message")),
+        withdrawal_id=_fast_optional_id(data.get("withdrawal_id")),  # type: ignore[arg-type]
+        amount=_fast_optional_decimal(data.get("amount")),
+        currency_code=_fast_optional_text(data.get("currency_code")),
+    )
+
+
+_FAST: dict[type[Any], Callable[[dict[str, Any]], Any]] = {
+    WirePostback: _fast_postback,
+    WireActivationAnswer: _fast_activation_answer,
+    WireWithdrawalAnswer: _fast_withdrawal_answer,
+}
+
+
 def structure(data: object, cls: type[T], *, what: str) -> T:
     """Structure *data* into *cls*; errors become one readable MalformedPayloadError.
 
@@ -385,6 +582,12 @@ def structure(data: object, cls: type[T], *, what: str) -> T:
     if not isinstance(data, dict):
         msg = f"{what} is not a JSON object"
         raise MalformedPayloadError(msg)
+    fast = _FAST.get(cls)
+    if fast is not None:
+        try:
+            return fast(data)  # type: ignore[no-any-return]
+        except Exception:  # noqa: BLE001, S110 - the converter below reports it properly
+            pass
     try:
         return _CONVERTER.structure(data, cls)
     except Exception as exc:

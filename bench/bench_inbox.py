@@ -1,0 +1,305 @@
+"""Inbox throughput on SQLite and PostgreSQL, against a raw INSERT + COMMIT floor.
+
+Each run delivers distinct, signed Wavepay deposit postbacks (the seed's, with a fresh
+transaction id each) to ``Inbox.receive`` from 1, 4 or 16 threads, with a handler that
+does nothing; the floor inserts the same row (provider, event key, state, time, body,
+event JSON) with one ``INSERT`` committed on its own, from as many threads, into a table
+of the same shape and the same durability: SQLite in WAL mode with ``synchronous=FULL``,
+PostgreSQL with its default ``fsync=on`` and ``synchronous_commit=on``.
+
+The inbox does more than the floor by design: it verifies and parses each body, records
+the event (one commit) before it may answer, then applies it under the event's lock and
+marks it applied (a second commit). So no target is set; the ratio (time per postback,
+inbox over floor) says what exactly-once costs over a bare insert.
+
+PostgreSQL figures need ``PAYPLANE_TEST_POSTGRES_DSN`` (``eval "$(.ci/postgres start
+DIR)"``); without it they are skipped. Run: ``uv run python bench/bench_inbox.py``.
+"""
+
+# A script: it prints its figures, and its keys are made up.
+# ruff: noqa: INP001, T201
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from _harness import ROOT, argument_parser, figure_line, machine, main_guard
+
+import payplane
+from payplane import Inbox, InboxTransaction, PostbackEvent, SQLiteStore
+from payplane._eventcodec import event_to_json
+from payplane_paykassma_wavepay import postback_signature
+
+DATA = ROOT / "providers" / "paykassma_wavepay" / "tests" / "data"
+PROVIDER = "paykassma_wavepay"
+ACCESS, PRIVATE = "bench-access-key", "bench-private-key"
+SETTINGS = {
+    "api_host": "https://api.example.com",
+    "pluginapi_secret": "bench-plugin-secret",
+    "withdrawal_private_key": "bench-withdrawal-key",
+    "postback_access_key": ACCESS,
+    "postback_private_key": PRIVATE,
+    "plugin_host": "https://plugin.example.com",
+}
+DSN_ENV = "PAYPLANE_TEST_POSTGRES_DSN"
+CONCURRENCY = (1, 4, 16)
+
+_FLOOR_TABLE = (
+    "CREATE TABLE IF NOT EXISTS floor_postbacks (id {id} PRIMARY KEY, provider TEXT NOT NULL,"
+    " event_key TEXT NOT NULL, state TEXT NOT NULL, received_at {time} NOT NULL,"
+    " body {blob} NOT NULL, event TEXT NOT NULL, UNIQUE (provider, event_key))"
+)
+
+
+def _php_json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def postbacks(count: int, tag: str) -> list[bytes]:
+    """Return *count* distinct signed deposit postbacks (the seed's, new ids)."""
+    seed = json.loads((DATA / "seed_postback_deposit.json").read_text(encoding="utf-8"))
+    bodies = []
+    for index in range(count):
+        data = json.loads(json.dumps(seed))
+        data["additional_data"] = data["additional_data"][:1]
+        data["additional_data"][0]["transaction_id"] = f"{tag}{index:08d}"
+        data["access_key"] = ACCESS
+        data["signature"] = postback_signature(ACCESS, PRIVATE, _php_json(data["additional_data"]))
+        bodies.append(_php_json(data).encode())
+    return bodies
+
+
+def _run_threads(items: Sequence[bytes], threads: int, work: Callable[[bytes], None]) -> float:
+    """Run *work* over *items* split across *threads*; return wall seconds."""
+    chunks = [items[i::threads] for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def run(chunk: Sequence[bytes]) -> None:
+        barrier.wait()
+        try:
+            for item in chunk:
+                work(item)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def _noop(event: PostbackEvent, transaction: InboxTransaction) -> None:
+    del event, transaction
+
+
+class _Backend:
+    """One database: a fresh inbox store, and a floor writing the same rows."""
+
+    name = ""
+
+    def store(self) -> Any:  # noqa: ANN401 - SQLiteStore or PostgresStore
+        raise NotImplementedError
+
+    def floor(self) -> Callable[[bytes], None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the runs opened."""
+
+
+def _row(verify: Callable[[bytes], PostbackEvent], body: bytes) -> tuple[Any, ...]:
+    # The floor writes the row the inbox writes; its event JSON is made once, up front.
+    event = verify(body)
+    return (PROVIDER, event.event_key, body, event_to_json(event))
+
+
+class _SQLite(_Backend):
+    name = "SQLite"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.runs = 0
+
+    def store(self) -> SQLiteStore:
+        self.runs += 1
+        return SQLiteStore(self.directory / f"inbox-{self.runs}.db")
+
+    def floor(self) -> Callable[[bytes], None]:
+        self.runs += 1
+        path = self.directory / f"floor-{self.runs}.db"
+        local = threading.local()
+
+        def conn() -> sqlite3.Connection:
+            connection: sqlite3.Connection | None = getattr(local, "conn", None)
+            if connection is None:
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = FULL")
+                connection.execute("PRAGMA busy_timeout = 30000")
+                local.conn = connection
+            return connection
+
+        conn().execute(_FLOOR_TABLE.format(id="INTEGER", time="TEXT", blob="BLOB"))
+
+        def insert(row: Any) -> None:  # noqa: ANN401 - a prepared row
+            provider, key, body, event = row
+            conn().execute(
+                "INSERT INTO floor_postbacks (provider, event_key, state, received_at, body,"
+                " event) VALUES (?, ?, 'received', ?, ?, ?)",
+                (provider, key, datetime.now(UTC).isoformat(), body, event),
+            )
+
+        return insert
+
+
+class _Postgres(_Backend):
+    name = "PostgreSQL"
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg  # noqa: PLC0415 - only with a server
+
+        self.dsn = dsn
+        self.psycopg = psycopg
+        self.stores: list[Any] = []
+        self.connections: list[Any] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        with self.psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS payplane_postbacks, payplane_rejected")
+            conn.execute("DROP TABLE IF EXISTS payplane_schema, floor_postbacks")
+
+    def store(self) -> Any:  # noqa: ANN401 - PostgresStore
+        for store in self.stores:
+            store.close()
+        self._reset()
+        store = payplane.PostgresStore(self.dsn)
+        self.stores.append(store)
+        return store
+
+    def floor(self) -> Callable[[bytes], None]:
+        self._reset()
+        with self.psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(_FLOOR_TABLE.format(id="BIGSERIAL", time="TIMESTAMPTZ", blob="BYTEA"))
+        local = threading.local()
+        lock = threading.Lock()
+
+        def insert(row: Any) -> None:  # noqa: ANN401 - a prepared row
+            connection = getattr(local, "conn", None)
+            if connection is None:
+                connection = self.psycopg.connect(self.dsn, autocommit=True)
+                local.conn = connection
+                with lock:
+                    self.connections.append(connection)
+            provider, key, body, event = row
+            connection.execute(
+                "INSERT INTO floor_postbacks (provider, event_key, state, received_at, body,"
+                " event) VALUES (%s, %s, 'received', %s, %s, %s)",
+                (provider, key, datetime.now(UTC), body, event),
+            )
+
+        return insert
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+        for connection in self.connections:
+            connection.close()
+        self._reset()
+
+
+def measure(backend: _Backend, count: int, rounds: int) -> list[str]:
+    """Interleave inbox and floor runs at each concurrency; return the figure lines."""
+    registry = payplane.Registry()
+    verifier = payplane.client(PROVIDER, SETTINGS, registry=registry)
+    lines = []
+    for threads in CONCURRENCY:
+        inbox_times: list[float] = []
+        floor_times: list[float] = []
+        for index in range(rounds):
+            bodies = postbacks(count, f"T{threads}R{index}")
+            rows = [_row(verifier.verify_postback, body) for body in bodies]
+            by_body = dict(zip(bodies, rows, strict=True))
+            runs = ["floor", "inbox"] if index % 2 == 0 else ["inbox", "floor"]
+            for run in runs:
+                if run == "floor":
+                    insert = backend.floor()
+
+                    def write(body: bytes, i: Any = insert, rows: Any = by_body) -> None:  # noqa: ANN401
+                        i(rows[body])
+
+                    floor_times.append(_run_threads(bodies, threads, write))
+                    continue
+                store = backend.store()
+                inbox = Inbox(store, _noop, providers={PROVIDER: SETTINGS}, registry=registry)
+
+                def receive(body: bytes, inbox: Inbox = inbox) -> None:
+                    answer = inbox.receive(PROVIDER, body)
+                    if answer.status_code != 200:  # noqa: PLR2004 - HTTP OK
+                        msg = f"inbox answered {answer.status_code}: {answer.content!r}"
+                        raise RuntimeError(msg)
+
+                inbox_times.append(_run_threads(bodies, threads, receive))
+                store.close()
+        inbox_rate = count / statistics.median(inbox_times)
+        floor_rate = count / statistics.median(floor_times)
+        ratios = sorted(i / f for i, f in zip(inbox_times, floor_times, strict=True))
+        line = figure_line(
+            f"inbox {backend.name} concurrency {threads} (postbacks/s)",
+            inbox_rate,
+            floor_rate,
+            unit="postbacks/s",
+            ratio=floor_rate / inbox_rate,
+            target=None,
+            note=(
+                f"ratio = time per postback, inbox/floor; median of {rounds} interleaved"
+                f" runs of {count} postbacks; per-run ratio range {ratios[0]:.2f}-{ratios[-1]:.2f}"
+            ),
+        )
+        print(line, flush=True)
+        lines.append(line)
+    verifier.close()
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure and print one line per figure."""
+    args = argument_parser(__doc__).parse_args(argv)
+    count, rounds = (16, 1) if args.quick else (320, 3)
+    print(machine())
+    print(f"inbox: {count} distinct signed postbacks per run, handler does nothing")
+    with tempfile.TemporaryDirectory(prefix="payplane-bench-") as directory:
+        backend = _SQLite(Path(directory))
+        measure(backend, count, rounds)
+    dsn = os.environ.get(DSN_ENV)
+    if not dsn:
+        print(f"inbox PostgreSQL: skipped ({DSN_ENV} is not set; see .ci/postgres)")
+        return 0
+    postgres = _Postgres(dsn)
+    try:
+        measure(postgres, count, rounds)
+    finally:
+        postgres.close()
+    return 0
+
+
+if __name__ == "__main__":
+    main_guard(main)

@@ -167,7 +167,8 @@ class _BaseClient:
 
     def _observed(self, name: str) -> bool:
         """Whether a hook implementation observes hook *name* (none: skip the work)."""
-        return self._hooks is not None and bool(getattr(self._hooks, name).get_hookimpls())
+        hooks = self._hooks
+        return hooks is not None and bool(getattr(hooks, name).get_hookimpls())
 
     def _stamp(self, exc: PayplaneError, operation: str) -> PayplaneError:
         if exc.provider is None:
@@ -190,13 +191,14 @@ class _BaseClient:
     def _observe_response(
         self, request: HttpRequest, response: HttpResponse, elapsed: float
     ) -> None:
-        logger.debug(
-            "%s %s answered %d in %.3f s",
-            self.spec.id,
-            request.operation,
-            response.status_code,
-            elapsed,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s answered %d in %.3f s",
+                self.spec.id,
+                request.operation,
+                response.status_code,
+                elapsed,
+            )
         if self._observed("payplane_response_received"):
             self._hooks.payplane_response_received(
                 provider=self.spec.id,
@@ -330,18 +332,16 @@ class _BaseClient:
 
 
 def _to_response(response: httpx.Response) -> HttpResponse:
-    # dict(headers.items()) is dict(headers) (the same merged values) in one pass, where
-    # dict() alone looks every name up again in the raw list.
+    # HttpResponse's converter walks headers.items() once (httpx merges repeated names
+    # there); no intermediate dict.
     return HttpResponse(
-        status_code=response.status_code,
-        headers=dict(response.headers.items()),
-        content=response.content,
+        status_code=response.status_code, headers=response.headers, content=response.content
     )
 
 
 def _to_httpx(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
     return client.build_request(
-        request.method, request.url, headers=dict(request.headers), content=request.content
+        request.method, request.url, headers=request.headers, content=request.content
     )
 
 

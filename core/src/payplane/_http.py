@@ -14,7 +14,17 @@ __all__ = ["HttpRequest", "HttpResponse", "PostbackAnswer"]
 
 
 def _headers(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType({k.lower(): v for k, v in (value or {}).items()})
+    if value is _JSON_HEADERS:  # already normalised and read-only: the common case
+        return value
+    if not value:
+        return _NO_HEADERS
+    return MappingProxyType({k.lower(): v for k, v in value.items()})
+
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+_JSON_HEADERS: Mapping[str, str] = MappingProxyType(
+    {"content-type": "application/json", "accept": "application/json"}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -58,16 +68,12 @@ class HttpRequest:
         headers: Mapping[str, str] | None = None,
     ) -> HttpRequest:
         """Describe a request with a compact UTF-8 JSON body (``Decimal`` written exactly)."""
-        body = json.dumps(
-            payload, separators=(",", ":"), ensure_ascii=False, default=_json_default
-        ).encode()
         return cls(
             operation=operation,
             method=method,
             url=url,
-            headers={"content-type": "application/json", "accept": "application/json"}
-            | dict(headers or {}),
-            content=body,
+            headers=_JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers},
+            content=_encode_json(payload).encode(),
             moves_money=moves_money,
             replay_safe=replay_safe,
             reference=reference,
@@ -116,3 +122,10 @@ class PostbackAnswer:
     status_code: int
     content: bytes = b""
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
+
+
+# One encoder for every request body: json.dumps builds a new one per call whenever an
+# option differs from its defaults.
+_encode_json = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, default=_json_default
+).encode

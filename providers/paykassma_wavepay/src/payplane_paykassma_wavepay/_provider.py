@@ -148,13 +148,14 @@ class WavepayProvider:
 
     def __init__(self, settings: WavepaySettings) -> None:
         self.settings = settings
+        # Settings are frozen: the secret's query string is the same for every call.
+        self._secret_query = urlencode({"secret": settings.pluginapi_secret.reveal()})
 
     def __repr__(self) -> str:
         return f"<WavepayProvider api_host={self.settings.api_host!r}>"
 
     def _plugin_api_url(self, path: str) -> str:
-        query = urlencode({"secret": self.settings.pluginapi_secret.reveal()})
-        return f"{self.settings.api_host}{path}?{query}"
+        return f"{self.settings.api_host}{path}?{self._secret_query}"
 
     # -- deposits --------------------------------------------------------------------
 

@@ -67,7 +67,9 @@ def _signed_values(fields: Mapping[str, object], *, top: bool) -> list[str]:
         if top and name == "signature":
             continue
         value = fields[name]
-        if isinstance(value, Mapping):
+        if type(value) is str:  # most values: skip the slower checks below
+            values.append(value)
+        elif isinstance(value, Mapping):
             # A nested object contributes its own values, in key order, at its parent's
             # place (Paykassma's docs do not say; see NOTES.md: inferred).
             values.extend(_signed_values(value, top=False))

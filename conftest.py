@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
-from payplane_logcheck import CONFIGURED_SECRETS, Collect, leaking_loggers
+from payplane_logcheck import CONFIGURED_SECRETS, leaking_loggers
+
+from payplane.testing import captured_log_records
 
 settings.register_profile("dev", max_examples=50)
 settings.register_profile(
@@ -23,17 +24,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 @pytest.fixture(autouse=True)
 def no_secret_in_logs() -> Iterator[None]:
     """Fail the test if any log record, at any level, shows a secret the tests configured."""
-    handler = Collect()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with captured_log_records() as records:
         yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-    leaks = leaking_loggers(handler.records, CONFIGURED_SECRETS)
+    leaks = leaking_loggers(records, CONFIGURED_SECRETS)
     assert not leaks, f"secret values reached log records of: {leaks}"
 
 

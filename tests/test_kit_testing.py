@@ -35,11 +35,13 @@ EXPECTED = [
     "StatusProbe",
     "activation_requests",
     "byte_mutations",
+    "captured_log_records",
     "currency_codes",
     "customer_ids",
     "deposit_requests",
     "failing_transport",
     "http_responses",
+    "log_record_texts",
     "money",
     "recorded_transport",
     "references",
@@ -155,3 +157,16 @@ def test_plugin_option_is_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("payplane")
     assert pytestconfig.getoption("payplane_providers") == []
     assert not pytestconfig.pluginmanager.has_plugin("payplane-contract")
+
+
+def test_captured_log_records_sees_debug_and_restores_level() -> None:
+    """Every record at every level is captured; the root level is put back after."""
+    import logging  # noqa: PLC0415
+
+    root = logging.getLogger()
+    before = root.level
+    with payplane.testing.captured_log_records() as records:
+        logging.getLogger("payplane.example").debug("token=%s", "visible-in-message")
+    assert root.level == before
+    (record,) = [r for r in records if r.name == "payplane.example"]
+    assert "token=visible-in-message" in list(payplane.testing.log_record_texts(record))

@@ -7,9 +7,9 @@ Every secret any test configures (through ``payplane.Secret``) is recorded in
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import payplane._secrets
+from payplane.testing import log_record_texts
 
 # Shorter values than this are too likely to occur in a log line by chance (hypothesis
 # generates many short secrets).
@@ -28,35 +28,13 @@ def _recording_init(self: payplane._secrets.Secret, value: str) -> None:
 payplane._secrets.Secret.__init__ = _recording_init  # type: ignore[method-assign]
 
 
-class Collect(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def _texts(record: logging.LogRecord) -> Iterator[str]:
-    yield record.getMessage()
-    if record.exc_info:
-        yield logging.Formatter().formatException(record.exc_info)
-    if record.stack_info:
-        yield record.stack_info
-    for value in vars(record).values():
-        if isinstance(value, str):
-            yield value
-
-
 def leaking_loggers(records: list[logging.LogRecord], secrets: set[str]) -> list[str]:
     """Return the names of the loggers whose records show any of *secrets*, sorted."""
     return sorted(
         {
             record.name
             for record in records
-            for text in _texts(record)
+            for text in log_record_texts(record)
             if any(secret in text for secret in secrets)
         }
     )

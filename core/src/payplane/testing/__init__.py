@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from payplane.testing._logs import captured_log_records, log_record_texts
 from payplane.testing._samples import (
     ContractSamples,
     RecordedAnswer,
@@ -58,11 +59,13 @@ __all__ = [
     "StatusProbe",
     "activation_requests",
     "byte_mutations",
+    "captured_log_records",
     "currency_codes",
     "customer_ids",
     "deposit_requests",
     "failing_transport",
     "http_responses",
+    "log_record_texts",
     "money",
     "recorded_transport",
     "references",

@@ -8,7 +8,6 @@ what to fix.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, cast
 
@@ -58,6 +57,7 @@ from payplane.testing._checks import (
     unexpected,
     verify,
 )
+from payplane.testing._logs import captured_log_records, log_record_texts
 from payplane.testing._samples import ContractSamples, RecordedAnswer, SignedPostback
 from payplane.testing._strategies import (
     activation_requests,
@@ -71,17 +71,6 @@ from payplane.testing._strategies import (
 from payplane.testing._transports import failing_transport, recorded_transport
 
 __all__ = ["ContractSubject", "ProviderContract", "contract_class"]
-
-
-class _Collect(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 class ProviderContract:
@@ -165,22 +154,10 @@ class ProviderContract:
     @pytest.fixture(autouse=True)
     def payplane_log_guard(self, payplane_subject: ContractSubject) -> Iterator[None]:
         """Fail the test when a log record of any level shows a secret setting."""
-        handler = _Collect()
-        records = handler.records
-        root = logging.getLogger()
-        level = root.level
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG)
-        try:
+        with captured_log_records() as records:
             yield
-        finally:
-            root.removeHandler(handler)
-            root.setLevel(level)
         for record in records:
-            texts = [record.getMessage()]
-            if record.exc_info:
-                texts.append(logging.Formatter().formatException(record.exc_info))
-            texts.extend(v for v in vars(record).values() if isinstance(v, str))
+            texts = list(log_record_texts(record))
             check_no_secret(payplane_subject, texts, f"a log record of {record.name!r}")
 
     # -- metadata --------------------------------------------------------------------

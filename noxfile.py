@@ -46,7 +46,7 @@ def _sync(session: nox.Session, *groups: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (core, providers, cross-cutting)."""
-    _sync(session, "tests")
+    _sync(session, "tests", "bench")  # bench: the smoke test runs every benchmark script
     session.run("pytest", *session.posargs)
 
 

@@ -84,6 +84,16 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def deep(session: nox.Session) -> None:
+    """The test suite with the `deep` hypothesis profile (5,000 examples a property).
+
+    Not a default session: it takes far longer than CI allows for every change.
+    """
+    _sync(session, "tests", "bench")
+    session.run("pytest", *session.posargs, env={"HYPOTHESIS_PROFILE": "deep"})
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not run by default): one line per figure, a ratio to a same-run baseline.
 

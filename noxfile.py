@@ -62,7 +62,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on every package, the tests and the typing examples."""
     _sync(session, "typecheck")
-    session.run("mypy", "core/src", "core/tests", "tests", "noxfile.py")
+    session.run("mypy", "core/src", "core/tests", "tests", "noxfile.py", "tools")
     session.run("mypy", "conftest.py")  # apart: every test folder has a conftest module
     session.run("mypy", "docs/snippets")
     session.run("mypy", "bench", env={"MYPYPATH": "bench"})  # the scripts import `_harness`

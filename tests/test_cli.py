@@ -558,6 +558,24 @@ def test_inbox_commands_leave_a_foreign_file_alone(
     assert before == (path.read_bytes(), sorted(p.name for p in tmp_path.iterdir()))
 
 
+def test_inbox_store_is_opened_without_creating(
+    inbox_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI asks the store not to create anything (create=False) where it can."""
+    import payplane._stores  # noqa: PLC0415
+
+    creates: list[bool] = []
+
+    class Recording(payplane._stores.SQLiteStore):
+        def __init__(self, path: Path, *, create: bool = True) -> None:
+            creates.append(create)
+            super().__init__(path)
+
+    monkeypatch.setattr(payplane._stores, "SQLiteStore", Recording)
+    assert run(["inbox", "--db", str(inbox_db), "list"]).exit_code == 0
+    assert creates == [False]
+
+
 def test_inbox_in_use_is_found(tmp_path: Path, signed: Path) -> None:
     """An inbox another process has open (its -wal file present) is read, not refused."""
     store = payplane.SQLiteStore(tmp_path / "live.sqlite3")

@@ -663,10 +663,11 @@ def _check_postgres_inbox(conninfo: str) -> None:
 def _open_existing(factory: Callable[..., Store], *args: object) -> Store:
     """Open a store on an inbox that exists, never creating tables (``create=False``)."""
     # The check before this call already refused a database without an inbox; the
-    # store's own create=False says so again where the stores offer it.
+    # store's own create=False says so again where the stores offer it (stores without
+    # the keyword only run their idempotent CREATE ... IF NOT EXISTS on an inbox here).
     if "create" in inspect.signature(factory).parameters:
         return factory(*args, create=False)
-    return factory(*args)  # pragma: no cover - stores without the keyword
+    return factory(*args)
 
 
 @attrs.define

@@ -266,6 +266,14 @@ def _request_problem(data: object) -> str | None:
     return None
 
 
+def _echo(fields: Mapping[str, Any]) -> Answer:
+    """An accepted withdrawal's answer: ``status`` ``ok``, then the request echoed.
+
+    A request member named ``status`` is not echoed: it would replace the answer's own.
+    """
+    return {"status": "ok", **{name: v for name, v in fields.items() if name != "status"}}
+
+
 def _text(data: Mapping[str, Any], field: str, high: int, *, low: int = 1) -> str | None:
     value = data.get(field)
     if isinstance(value, str) and low <= len(value) <= high:
@@ -598,14 +606,14 @@ class WavepaySandbox:
             known = self._withdrawals.get(withdrawal_id)
             if known is not None:
                 if known.fields == fields:
-                    return {"status": "ok", **fields}
+                    return _echo(fields)
                 return _field_fail("withdrawal_id", "The withdrawal id has already been taken.")
             if amount + self.reserved > self.balance:
                 return _fail({"withdrawals_sum_amount": [MESSAGE_INSUFFICIENT]})
             # Queued first: the job waits for the lock, so it sees the withdrawal.
             self.scheduler.call_later(self.completion_delay, lambda: self._complete(withdrawal_id))
             self._withdrawals[withdrawal_id] = _Withdrawal(fields, amount)
-        return {"status": "ok", **fields}
+        return _echo(fields)
 
     def _complete(self, withdrawal_id: str) -> None:
         with self._lock:

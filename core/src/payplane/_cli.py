@@ -507,7 +507,7 @@ def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
     "settings",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+    help="A provider setting, as the field's type; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool) -> None:
@@ -793,7 +793,11 @@ def _short(text: str | None, width: int = 60) -> str:
 )
 @click.pass_context
 def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
-    """Look at and operate the postback inbox (SQLite file or PostgreSQL)."""
+    """Look at and operate an existing postback inbox (SQLite file or PostgreSQL).
+
+    No command here creates an inbox or writes a table: a database without one is
+    refused (exit 2) and left as it was.
+    """
     ctx.obj = _InboxTarget(db, postgres)
 
 
@@ -906,7 +910,7 @@ _SETTING = click.option(
     "settings",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+    help="A provider setting, as the field's type; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
 
 

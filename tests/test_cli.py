@@ -6,9 +6,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +56,20 @@ DEPOSIT = {
 }
 
 
-def run(args: list[str], env: dict[str, str] | None = None, input: str | None = None) -> Result:  # noqa: A002
+def run(
+    args: list[str],
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,  # noqa: A002
+) -> Result:
     return CliRunner().invoke(cli, args, env=env, input=input, catch_exceptions=False)
+
+
+POSTBACK_ENV: dict[str, str | None] = {
+    **dict.fromkeys(ENV),
+    f"{PREFIX}POSTBACK_ACCESS_KEY": KEYS["postback_access_key"],
+    f"{PREFIX}POSTBACK_PRIVATE_KEY": KEYS["postback_private_key"],
+}
+"""The two postback keys and nothing else of the provider's settings."""
 
 
 def no_secrets(*texts: str) -> bool:
@@ -175,11 +190,159 @@ def test_file_that_is_not_json(tmp_path: Path) -> None:
 
 
 def test_bad_pair_option(tmp_path: Path) -> None:
-    """A --setting without '=' is a usage error."""
+    """A --setting without '=' is a usage error that does not echo what was typed."""
     path = tmp_path / "body.json"
     path.write_text("{}")
-    result = run(["postback", "verify", PROVIDER, str(path), "--setting", "api_host"], env=ENV)
+    result = run(
+        ["postback", "verify", PROVIDER, str(path), "--setting", "typed-a-key-here"], env=ENV
+    )
     assert_one_line_error(result, 2, "NAME=VALUE")
+    assert "typed-a-key-here" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--bogus"], "No such option '--bogus'. (see 'payplane --help')"),
+        (["nope"], "No such command 'nope'"),
+        (["sandbox", "serve", PROVIDER, "--bogus"], "(see 'payplane sandbox serve --help')"),
+        (["sandbox", "serve", PROVIDER, "--port", "x"], "'--port'"),
+        (["sandbox", "serve"], "Missing argument 'PROVIDER'"),
+        (["inbox", "--db", "/nonexistent/inbox.sqlite", "list"], "does not exist"),
+        (["inbox", "list", "--state", "odd"], "'--state'"),
+        (["postback", "sign", PROVIDER, "/nonexistent.json"], "does not exist"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], fragment: str) -> None:
+    """Usage errors are one line too, pointing at the command's help; exit 2."""
+    assert_one_line_error(run(args, env=ENV), 2, fragment)
+
+
+# -- settings and keys -----------------------------------------------------------------------
+
+
+def test_integer_setting_from_the_command_line(signed: Path) -> None:
+    """--setting max_postback_bytes=N is an int, and it is applied (a smaller limit refuses)."""
+    accepted = run(
+        ["postback", "verify", PROVIDER, str(signed), "--setting", "max_postback_bytes=100000"],
+        env=ENV,
+    )
+    refused = run(
+        ["postback", "verify", PROVIDER, str(signed), "--setting", "max_postback_bytes=10"],
+        env=ENV,
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert_one_line_error(refused, 1, "10")
+
+
+def test_integer_setting_from_the_environment(signed: Path) -> None:
+    """PAYPLANE_<PROVIDER>_MAX_POSTBACK_BYTES is converted like the option."""
+    result = run(
+        ["postback", "verify", PROVIDER, str(signed)],
+        env={**ENV, f"{PREFIX}MAX_POSTBACK_BYTES": "100000"},
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("text", ["1_000", "\u0661\u0660\u0660", "1e5", "ten"])
+def test_bad_integer_setting_is_named(signed: Path, text: str) -> None:
+    """An integer setting that is not ASCII digits is refused, naming it; exit 2."""
+    result = run(
+        ["postback", "verify", PROVIDER, str(signed), "--setting", f"max_postback_bytes={text}"],
+        env=ENV,
+    )
+    assert_one_line_error(result, 2, "setting max_postback_bytes (from --setting) must be")
+
+
+def test_out_of_range_integer_setting_is_named(signed: Path) -> None:
+    """A well-formed integer the settings class refuses is named by the class's check."""
+    result = run(
+        ["postback", "verify", PROVIDER, str(signed), "--setting", "max_postback_bytes=-5"],
+        env=ENV,
+    )
+    assert_one_line_error(result, 2, "-5 is not a positive number of bytes")
+
+
+def test_unknown_setting_is_refused(signed: Path) -> None:
+    """An unknown --setting lists the known settings; exit 2."""
+    result = run(["postback", "verify", PROVIDER, str(signed), "--setting", "hots=x"], env=ENV)
+    assert_one_line_error(result, 2, "unknown paykassma_wavepay setting 'hots'")
+    assert "known settings: api_host, " in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sandbox", "serve", PROVIDER, "--port", "0"],
+        ["postback", "sign", PROVIDER, "IN", "-o", "OUT"],
+    ],
+)
+def test_unknown_key_is_refused(command: list[str], tmp_path: Path) -> None:
+    """An unknown --key (or a setting that is not a key) is refused with the keys listed."""
+    (tmp_path / "in.json").write_text(json.dumps(DEPOSIT))
+    args = [
+        str(tmp_path / "in.json") if a == "IN" else str(tmp_path / "out.json") if a == "OUT" else a
+        for a in command
+    ]
+    for name in ("postback_acces_key", "api_host"):
+        result = run([*args, "--key", f"{name}=x"], env=ENV)
+        assert_one_line_error(result, 2, f"unknown paykassma_wavepay key {name!r}")
+        assert (
+            "known keys: pluginapi_secret, postback_access_key, postback_private_key, "
+            "withdrawal_private_key"
+        ) in result.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_unknown_option_is_refused() -> None:
+    """An unknown --option lists the known options; exit 2."""
+    result = run(["sandbox", "serve", PROVIDER, "--port", "0", "--option", "balanse=1"], env=ENV)
+    assert_one_line_error(result, 2, "unknown sandbox option 'balanse'; known: balance, ")
+
+
+@pytest.mark.parametrize("value", ["-1", "1_000", "\uff11\uff10", str(10**13)])
+def test_bad_option_value_is_refused(value: str) -> None:
+    """A scenario option out of range or not in ASCII digits is refused; exit 2."""
+    result = run(
+        ["sandbox", "serve", PROVIDER, "--port", "0", "--option", f"balance={value}"], env=ENV
+    )
+    assert_one_line_error(result, 2, "sandbox option balance=")
+
+
+def test_verify_needs_only_the_postback_keys(signed: Path) -> None:
+    """`postback verify` runs with the two postback keys alone: no hosts, no API keys."""
+    result = run(["postback", "verify", PROVIDER, str(signed), "--json"], env=POSTBACK_ENV)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["valid"] is True
+
+
+def test_verify_without_postback_keys_names_them(signed: Path) -> None:
+    """Without the postback keys, verify names both with their variables; exit 2."""
+    result = run(["postback", "verify", PROVIDER, str(signed)], env=dict.fromkeys(ENV))
+    assert_one_line_error(result, 2, f"postback_access_key ({PREFIX}POSTBACK_ACCESS_KEY)")
+    assert "api_host" not in result.stderr
+
+
+def test_sign_needs_only_the_postback_keys(tmp_path: Path) -> None:
+    """`postback sign` demands only the keys signing uses."""
+    (tmp_path / "in.json").write_text(json.dumps(DEPOSIT))
+    out = tmp_path / "out.json"
+    result = run(
+        ["postback", "sign", PROVIDER, str(tmp_path / "in.json"), "-o", str(out)], env=POSTBACK_ENV
+    )
+    assert result.exit_code == 0, result.output
+    assert KEYS["postback_access_key"] in out.read_text()
+
+
+def test_sign_without_a_postback_key_names_its_variable(tmp_path: Path) -> None:
+    """A missing postback key is named with its variable and --key; exit 2."""
+    (tmp_path / "in.json").write_text(json.dumps(DEPOSIT))
+    env = {**POSTBACK_ENV, f"{PREFIX}POSTBACK_PRIVATE_KEY": None}
+    result = run(
+        ["postback", "sign", PROVIDER, str(tmp_path / "in.json"), "-o", str(tmp_path / "o")],
+        env=env,
+    )
+    assert_one_line_error(result, 2, f"set {PREFIX}POSTBACK_PRIVATE_KEY or pass --key")
 
 
 # -- postbacks ----------------------------------------------------------------------------
@@ -304,14 +467,18 @@ def test_inbox_needs_a_store() -> None:
 
 
 def test_inbox_retry_then_replay(inbox_db: Path, handler_module: str) -> None:
-    """`retry` applies the failed event with the operator's handler; `replay` runs it again."""
+    """`retry` applies the failed event with the operator's handler; `replay` runs it again.
+
+    Both need only the postback keys (they verify nothing, and scrub errors with them).
+    """
     db = ["inbox", "--db", str(inbox_db)]
     key = "ingoing:5750E9FBB3"
-    retried = run([*db, "retry", PROVIDER, key, "--handler", handler_module], env=ENV)
+    retried = run([*db, "retry", PROVIDER, key, "--handler", handler_module], env=POSTBACK_ENV)
     assert retried.exit_code == 0, retried.output
     assert "applied" in retried.output
     replayed = run(
-        [*db, "replay", PROVIDER, key, "--handler", handler_module, "--yes", "--json"], env=ENV
+        [*db, "replay", PROVIDER, key, "--handler", handler_module, "--yes", "--json"],
+        env=POSTBACK_ENV,
     )
     assert json.loads(replayed.output)["record"]["replays"] == 1
     assert [key, key] == sys.modules["cli_handlers"].CALLS
@@ -334,6 +501,127 @@ def test_inbox_bad_handler(inbox_db: Path, handler_module: str) -> None:
         env=ENV,
     )
     assert_one_line_error(result, 2, "cannot load handler")
+
+
+# -- the inbox commands never create an inbox --------------------------------------------------
+
+
+def _foreign_tables(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total TEXT)")
+        connection.execute("INSERT INTO orders (total) VALUES ('6000')")
+
+
+def _foreign_wal(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.commit()
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _not_sqlite(path: Path) -> None:
+    path.write_bytes(b"hello, not a database\n" * 100)
+
+
+FOREIGN_FILES: dict[str, Callable[[Path], None]] = {
+    "other tables": _foreign_tables,
+    "WAL database": _foreign_wal,
+    "empty file": _empty,
+    "not SQLite": _not_sqlite,
+}
+
+INBOX_COMMANDS = [
+    ["list"],
+    ["list", "--rejected"],
+    ["show", PROVIDER, "ingoing:1"],
+    ["retry", PROVIDER, "ingoing:1", "--handler", "HANDLER"],
+    ["replay", PROVIDER, "ingoing:1", "--handler", "HANDLER", "--yes"],
+]
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN_FILES))
+@pytest.mark.parametrize("command", INBOX_COMMANDS, ids=lambda c: c[0] + "-".join(c[1:2]))
+def test_inbox_commands_leave_a_foreign_file_alone(
+    tmp_path: Path, handler_module: str, kind: str, command: list[str]
+) -> None:
+    """Every inbox command refuses a file without an inbox and leaves it byte for byte."""
+    path = tmp_path / "other.sqlite"
+    FOREIGN_FILES[kind](path)
+    before = (path.read_bytes(), sorted(p.name for p in tmp_path.iterdir()))
+    args = [handler_module if part == "HANDLER" else part for part in command]
+    result = run(["inbox", "--db", str(path), *args], env=ENV)
+    assert_one_line_error(result, 2, f"no payplane inbox in {path}")
+    assert before == (path.read_bytes(), sorted(p.name for p in tmp_path.iterdir()))
+
+
+def test_inbox_store_is_opened_without_creating(
+    inbox_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI asks the store not to create anything (create=False) where it can."""
+    import payplane._stores  # noqa: PLC0415
+
+    creates: list[bool] = []
+
+    class Recording(payplane._stores.SQLiteStore):
+        def __init__(self, path: Path, *, create: bool = True) -> None:
+            creates.append(create)
+            super().__init__(path)
+
+    monkeypatch.setattr(payplane._stores, "SQLiteStore", Recording)
+    assert run(["inbox", "--db", str(inbox_db), "list"]).exit_code == 0
+    assert creates == [False]
+
+
+def test_inbox_in_use_is_found(tmp_path: Path, signed: Path) -> None:
+    """An inbox another process has open (its -wal file present) is read, not refused."""
+    store = payplane.SQLiteStore(tmp_path / "live.sqlite3")
+    try:
+        inbox = payplane.Inbox(store, lambda _event, _tx: None, providers={PROVIDER: SETTINGS})
+        assert inbox.receive(PROVIDER, signed.read_bytes()).status_code == 200
+        assert (tmp_path / "live.sqlite3-wal").exists()
+        result = run(["inbox", "--db", str(tmp_path / "live.sqlite3"), "list", "--json"])
+    finally:
+        store.close()
+    assert result.exit_code == 0, result.output
+    assert [r["state"] for r in json.loads(result.output)] == ["applied"]
+
+
+def test_inbox_commands_leave_a_foreign_postgres_schema_alone(
+    postgres_conninfo: str, handler_module: str
+) -> None:
+    """Against a database without an inbox, every command refuses and creates no table."""
+    import psycopg  # noqa: PLC0415
+
+    def tables() -> list[str]:
+        with psycopg.connect(postgres_conninfo) as connection:
+            rows = connection.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema()"
+            ).fetchall()
+        return sorted(row[0] for row in rows)
+
+    assert tables() == []
+    for command in INBOX_COMMANDS:
+        args = [handler_module if part == "HANDLER" else part for part in command]
+        result = run(["inbox", "--postgres", postgres_conninfo, *args], env=ENV)
+        assert_one_line_error(result, 2, "no payplane inbox in this database")
+        assert postgres_conninfo not in result.output
+    assert tables() == []
+
+
+def test_inbox_list_on_postgres(postgres_conninfo: str, signed: Path) -> None:
+    """An existing PostgreSQL inbox is listed (from PAYPLANE_INBOX_POSTGRES)."""
+    store = payplane.PostgresStore(postgres_conninfo)
+    inbox = payplane.Inbox(store, lambda _event, _tx: None, providers={PROVIDER: SETTINGS})
+    assert inbox.receive(PROVIDER, signed.read_bytes()).status_code == 200
+    store.close()
+    result = run(["inbox", "list", "--json"], env={"PAYPLANE_INBOX_POSTGRES": postgres_conninfo})
+    assert result.exit_code == 0, result.output
+    assert [r["state"] for r in json.loads(result.output)] == ["applied"]
 
 
 # -- sandbox serve, as a process ---------------------------------------------------------------

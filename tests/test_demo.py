@@ -134,3 +134,20 @@ async def test_demo_flow_async(harness: DemoHarness) -> None:
     assert statuses == [WithdrawalStatus.SUCCEEDED, WithdrawalStatus.FAILED]
     accepted = [d for d in harness.deliveries() if d.accepted]
     assert len(accepted) == 2 + 2 + 2  # two deposits twice, two withdrawals once
+
+
+def test_harness_that_fails_to_start_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the sandbox cannot start, the receiver is stopped and the temporary files go."""
+    import payplane._sandbox_demo  # noqa: PLC0415
+
+    def refuse(_config: object) -> None:
+        raise payplane.exceptions.ConfigurationError("cannot listen (test)")
+
+    monkeypatch.setattr(payplane._sandbox_demo, "start_sandbox", refuse)
+    harness = DemoHarness(PROVIDER, lambda _line: None)
+    with pytest.raises(payplane.exceptions.ConfigurationError, match="cannot listen"):
+        harness.start()
+    assert harness._receiver is not None
+    assert harness._receiver._thread is not None
+    assert not harness._receiver._thread.is_alive()
+    assert not harness.db_path.parent.exists()

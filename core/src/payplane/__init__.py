@@ -6,7 +6,7 @@ The public API is what ``__all__`` lists; everything in ``payplane._*`` is priva
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
@@ -116,7 +116,8 @@ __all__ = [
 
 # The clients pull in httpx and stamina, the inbox sqlite3, its PostgreSQL store psycopg
 # and its ASGI app Starlette: importing them on first use keeps `import payplane` and
-# listing providers cheap (see the cold-start benchmark), and the extras optional.
+# listing providers cheap (see the cold-start benchmark), and the extras optional:
+# without one, its names are stand-ins that say which extra to install when used.
 _LAZY = {
     "AsyncClient": "_client",
     "Client": "_client",
@@ -134,12 +135,39 @@ _LAZY = {
 }
 
 
+# The extra that brings each lazily imported module's third-party dependency.
+_EXTRA_OF = {"_pgstore": "postgres", "_asgi": "sandbox"}
+
+
+def _unavailable(name: str, extra: str, error: ModuleNotFoundError) -> type:
+    """A stand-in for *name* whose use raises: its dependency is not installed.
+
+    It keeps ``from payplane import *`` and ``isinstance`` checks working without the
+    extra; calling it raises :class:`ModuleNotFoundError` naming the extra to install.
+    """
+    missing = (error.name or "a dependency").partition(".")[0]
+    message = (
+        f'payplane.{name} needs {missing}, which is not installed: pip install "payplane[{extra}]"'
+    )
+
+    def refuse(_cls: type, *_args: object, **_kwargs: object) -> NoReturn:
+        raise ModuleNotFoundError(message, name=error.name)
+
+    return type(name, (), {"__new__": refuse, "__doc__": message, "__module__": "payplane"})
+
+
 def __getattr__(name: str) -> Any:  # noqa: ANN401
     module = _LAZY.get(name)
     if module is None:
         msg = f"module 'payplane' has no attribute {name!r}"
         raise AttributeError(msg)
-    value = getattr(importlib.import_module(f"payplane.{module}"), name)
+    try:
+        value = getattr(importlib.import_module(f"payplane.{module}"), name)
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF.get(module)
+        if extra is None or (exc.name or "").startswith("payplane"):
+            raise
+        value = _unavailable(name, extra, exc)
     globals()[name] = value
     return value
 

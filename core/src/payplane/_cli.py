@@ -1,24 +1,30 @@
 """The ``payplane`` command line: providers, sandbox, postbacks, inbox, demo.
 
 Exit codes: 0 success; 1 a failure (a postback that does not verify, a demo step that
-misbehaved, an event still failing); 2 bad usage or configuration (unknown provider,
-missing keys, a port in use, a file that is not JSON). Errors are one line on stderr,
-``payplane: error: ...``, never a traceback (set ``PAYPLANE_DEBUG=1`` for one). No
-output ever shows a secret: every line is redacted against the keys the command read.
+misbehaved, an event still failing); 2 bad usage or configuration (unknown provider or
+option, missing keys, a missing extra, a port in use, a file that is not JSON, no inbox in
+the file named). Errors are one line on stderr, ``payplane: error: ...``, never a traceback
+(set ``PAYPLANE_DEBUG=1`` for one). No output ever shows a secret: every line is redacted
+against the keys the command read.
 
-Imports are lazy: ``payplane providers`` imports neither httpx nor Starlette.
+Imports are lazy: ``payplane providers`` imports neither httpx nor Starlette. A module
+that an extra provides and that is not installed is reported with the extra to install.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
+import re
 import signal
+import sqlite3
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -26,9 +32,10 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import attrs
 import click
 
+from payplane._cli_settings import env_name, parse_pairs, read_settings, secret_texts
 from payplane._registry import PluginLoadWarning, Registry, default_registry
 from payplane._secrets import redact
-from payplane.exceptions import ConfigurationError, PayplaneError
+from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProviderError
 
 if TYPE_CHECKING:
     from payplane._inbox import Inbox
@@ -80,79 +87,128 @@ class CliConfigError(CliError):
     exit_code = 2
 
 
+_EXTRA_MARKER = re.compile(r"""^\s*([A-Za-z0-9._-]+).*;\s*extra\s*==\s*["']([^"']+)["']""")
+
+
+def _extras() -> dict[str, str]:
+    """Map each module an extra of payplane installs to that extra (from the metadata).
+
+    A requirement ``payplane-paykassma-wavepay; extra == "paykassma-wavepay"`` maps the
+    module ``payplane_paykassma_wavepay``; a specific extra wins over ``all``.
+    """
+    from importlib.metadata import PackageNotFoundError, requires  # noqa: PLC0415
+
+    try:
+        requirements = requires("payplane") or []
+    except PackageNotFoundError:  # pragma: no cover - payplane runs from an installed dist
+        return {}
+    found: dict[str, str] = {}
+    for requirement in requirements:
+        match = _EXTRA_MARKER.match(requirement)
+        if match is None:
+            continue
+        module = match.group(1).lower().replace("-", "_").replace(".", "_")
+        if found.get(module, "all") == "all":
+            found[module] = match.group(2)
+    return found
+
+
+def _install_hint(module: str) -> str | None:
+    extra = _extras().get(module.partition(".")[0])
+    return None if extra is None else f'pip install "payplane[{extra}]"'
+
+
+def _usage_line(exc: click.UsageError) -> CliConfigError:
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return CliConfigError(f"{exc.format_message()}{where}")
+
+
+def _one_line(exc: Exception, command: str) -> CliError:  # noqa: PLR0911 - one line per kind
+    """The one-line error for *exc*, raised while *command* ran (re-raised with DEBUG)."""
+    if isinstance(exc, UnknownProviderError):
+        # A provider's distribution is payplane-<id>; core lists some as extras.
+        hint = _install_hint(f"payplane_{exc.provider}") if exc.provider else None
+        return CliConfigError(f"{exc.message}; to install it: {hint}" if hint else exc.message)
+    if isinstance(exc, ConfigurationError):
+        return CliConfigError(exc.message)
+    if isinstance(exc, PayplaneError):
+        return CliError(str(exc))
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        hint = _install_hint(exc.name)
+        if hint is not None:
+            module = exc.name.partition(".")[0]
+            return CliConfigError(f"{command} needs {module}, which is not installed: {hint}")
+    if isinstance(exc, OSError):
+        return CliError(exc.strerror or str(exc))
+    if isinstance(exc, LookupError):
+        return CliError(str(exc.args[0]) if exc.args else repr(exc))
+    if os.environ.get(DEBUG_ENV):
+        raise exc
+    return CliError(f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)")
+
+
 class _Group(click.Group):
-    """The top-level group: turns every error into one line and an exit code."""
+    """A group whose errors are one line with an exit code; its subgroups are the same."""
+
+    group_class = type  # subgroups (sandbox, postback, inbox) are _Group too
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the group's options; a usage error is one line."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _usage_line(exc) from exc
 
     def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 - whatever the command returns
+        """Run the subcommand; turn whatever it raises into one line and an exit code."""
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _usage_line(exc) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except ConfigurationError as exc:
-            raise CliConfigError(exc.message) from exc
-        except PayplaneError as exc:
-            raise CliError(str(exc)) from exc
-        except OSError as exc:
-            raise CliError(exc.strerror or str(exc)) from exc
-        except LookupError as exc:
-            raise CliError(str(exc.args[0]) if exc.args else repr(exc)) from exc
         except Exception as exc:
-            if os.environ.get(DEBUG_ENV):
-                raise
-            msg = f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)"
-            raise CliError(msg) from exc
+            command = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
+            raise _one_line(exc, command) from exc
 
 
 # -- settings and keys ---------------------------------------------------------------------
 
 
-def _env_name(provider: str, field: str) -> str:
-    return f"PAYPLANE_{provider.upper()}_{field.upper()}"
-
-
-def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        name, sep, text = value.partition("=")
-        if not sep or not name:
-            msg = f"{option} expects NAME=VALUE, got {name or value!r}"
-            raise CliConfigError(msg)
-        pairs[name] = text
-    return pairs
-
-
 def _settings(
-    provider: str, given: Sequence[str], option: str, *, only: Sequence[str] | None = None
-) -> dict[str, str]:
+    provider: str,
+    given: Sequence[str],
+    option: str,
+    *,
+    only: Sequence[str] | None = None,
+    require: bool = True,
+) -> dict[str, object]:
     """Collect a provider's settings from ``PAYPLANE_<PROVIDER>_<FIELD>`` and *given*.
 
-    Secret values are remembered so that no output shows them. With *only*, just those
-    fields are read and all of them are required; otherwise every field without a
-    default is required.
+    Values take the types the settings class declares (``max_postback_bytes=100000`` is
+    an int); see :mod:`payplane._cli_settings`. Secret values are remembered so that no
+    output shows them. With *only*, just those fields are read (a name outside them is
+    refused) and, with *require*, all of them are required; otherwise every field
+    without a default is required.
     """
     spec = default_registry().spec(provider)
-    cls = spec.load_settings_class()
-    secret = set(spec.secret_fields())
-    fields = {f.alias: f for f in attrs.fields(cls)}
-    names = list(only) if only is not None else list(fields)
-    values = {
-        name: os.environ[_env_name(provider, name)]
-        for name in names
-        if os.environ.get(_env_name(provider, name))
-    }
-    values.update(_pairs(given, option))
-    _SECRETS.update(v for k, v in values.items() if k in secret and v)
-    required = [
-        name
-        for name in names
-        if name not in values and (only is not None or fields[name].default is attrs.NOTHING)
-    ]
-    if required:
-        hints = ", ".join(f"{name} ({_env_name(provider, name)})" for name in required)
-        msg = (
-            f"missing {provider} setting(s): {hints}; set the variables or pass {option} NAME=VALUE"
-        )
-        raise CliConfigError(msg)
+    secret = spec.secret_fields()
+    pairs = parse_pairs(given, option)
+    _SECRETS.update(text for name, text in pairs.items() if name in secret and text)
+    values = read_settings(
+        provider,
+        spec.load_settings_class(),
+        secret,
+        pairs,
+        option,
+        only=only,
+        require=require,
+    )
+    _SECRETS.update(secret_texts(values, secret))
     return values
 
 
@@ -353,8 +409,8 @@ def serve(
         host=host,
         port=port,
         postback_url=postback_url,
-        keys=key_values,
-        options=_pairs(options, "--option"),
+        keys={name: str(value) for name, value in key_values.items()},
+        options=parse_pairs(options, "--option"),
         faults=FaultConfig(
             latency_ms=latency_ms,
             error_rate=error_rate,
@@ -451,7 +507,7 @@ def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
     "settings",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+    help="A provider setting, as the field's type; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool) -> None:
@@ -501,8 +557,9 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
     """Sign the postback document in FILE as PROVIDER does, into --output.
 
     FILE holds the postback as JSON; its access key and signature are set (or replaced)
-    with the postback keys from PAYPLANE_<PROVIDER>_<NAME> or --key. Use it to craft test
-    postbacks for your receiver.
+    with the postback keys from PAYPLANE_<PROVIDER>_<NAME> or --key (only the keys that
+    signing needs). Use it to craft test postbacks for your receiver. Needs the provider's
+    sandbox module, not the sandbox extra.
     """
     from payplane._sandbox import load_sandbox  # noqa: PLC0415
 
@@ -512,9 +569,16 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
         raise CliConfigError(msg)
     signer = load_sandbox(provider).function("sign_postback")
     spec = default_registry().spec(provider)
-    values = _settings(provider, keys, "--key", only=spec.secret_fields())
+    # Every key is read, none demanded: the signer names the ones it needs.
+    values = _settings(provider, keys, "--key", only=spec.secret_fields(), require=False)
     try:
-        body: bytes = signer(document, values)
+        body: bytes = signer(document, {name: str(value) for name, value in values.items()})
+    except ConfigurationError as exc:
+        if exc.field not in spec.secret_fields():
+            raise
+        variable = env_name(provider, exc.field)
+        msg = f"{exc.message}: set {variable} or pass --key {exc.field}=VALUE"
+        raise CliConfigError(msg) from exc
     except ValueError as exc:
         msg = f"{file} is not a {provider} postback: {exc}"
         raise CliConfigError(msg) from exc
@@ -544,27 +608,101 @@ def demo(ctx: click.Context, provider: str) -> None:
 # -- inbox -----------------------------------------------------------------------------------
 
 
+INBOX_TABLE = "payplane_postbacks"
+"""The table whose presence says that a database holds a payplane inbox."""
+
+
+def _check_sqlite_inbox(path: Path) -> None:
+    """Refuse *path* unless it holds a payplane inbox; it is opened read-only.
+
+    Nothing is written, not even beside the file: a WAL database without its ``-wal``
+    file (nobody has it open) is read as immutable, since a read-only connection would
+    leave ``-wal`` and ``-shm`` files behind; with a ``-wal`` file present (the inbox is
+    in use) it is read normally, so tables still in the WAL are seen.
+
+    Raises:
+        CliConfigError: no inbox there (another application's database, an empty file,
+            a file that is not SQLite).
+    """
+    in_use = Path(f"{path}-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            row = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (INBOX_TABLE,)
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        msg = f"no payplane inbox in {path} ({exc})"
+        raise CliConfigError(msg) from exc
+    if row is None:
+        msg = f"no payplane inbox in {path}"
+        raise CliConfigError(msg)
+
+
+def _check_postgres_inbox(conninfo: str) -> None:
+    """Refuse the database at *conninfo* unless its search path holds a payplane inbox.
+
+    Raises:
+        CliConfigError: no inbox there.
+        CliError: the database cannot be reached.
+    """
+    import psycopg  # noqa: PLC0415 - payplane[postgres]
+
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            row = connection.execute("SELECT to_regclass(%s)", (INBOX_TABLE,)).fetchone()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = f"cannot read the inbox's PostgreSQL database: {reason}"
+        raise CliError(msg) from exc
+    if row is None or row[0] is None:
+        msg = "no payplane inbox in this database (its search path)"
+        raise CliConfigError(msg)
+
+
+def _open_existing(factory: Callable[..., Store], *args: object) -> Store:
+    """Open a store on an inbox that exists, never creating tables (``create=False``)."""
+    # The check before this call already refused a database without an inbox; the
+    # store's own create=False says so again where the stores offer it (stores without
+    # the keyword only run their idempotent CREATE ... IF NOT EXISTS on an inbox here).
+    if "create" in inspect.signature(factory).parameters:
+        return factory(*args, create=False)
+    return factory(*args)
+
+
 @attrs.define
 class _InboxTarget:
     db: Path | None
     postgres: str | None
 
     def store(self) -> Store:
+        """Open the inbox named by --db or --postgres; it must exist: nothing is created.
+
+        Raises:
+            CliConfigError: neither or both named, or no payplane inbox there.
+        """
         if self.db is not None and self.postgres:
             msg = "pass --db or --postgres, not both"
             raise CliConfigError(msg)
         if self.db is not None:
             from payplane._stores import SQLiteStore  # noqa: PLC0415
 
-            return SQLiteStore(self.db)
+            _check_sqlite_inbox(self.db)
+            return _open_existing(SQLiteStore, self.db)
         if self.postgres:
+            import psycopg  # noqa: PLC0415 - payplane[postgres]
             from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
 
             from payplane._pgstore import PostgresStore  # noqa: PLC0415
 
-            password = conninfo_to_dict(self.postgres).get("password")
+            try:
+                password = conninfo_to_dict(self.postgres).get("password")
+            except psycopg.ProgrammingError as exc:  # its text may quote the string: not shown
+                msg = f"--postgres (or {INBOX_POSTGRES_ENV}) is not a PostgreSQL connection string"
+                raise CliConfigError(msg) from exc
             _SECRETS.update({self.postgres, *([str(password)] if password else [])})
-            return PostgresStore(self.postgres)
+            _check_postgres_inbox(self.postgres)
+            return _open_existing(PostgresStore, self.postgres)
         msg = f"name the inbox: --db PATH (SQLite) or --postgres CONNINFO (or {INBOX_POSTGRES_ENV})"
         raise CliConfigError(msg)
 
@@ -655,7 +793,11 @@ def _short(text: str | None, width: int = 60) -> str:
 )
 @click.pass_context
 def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
-    """Look at and operate the postback inbox (SQLite file or PostgreSQL)."""
+    """Look at and operate an existing postback inbox (SQLite file or PostgreSQL).
+
+    No command here creates an inbox or writes a table: a database without one is
+    refused (exit 2) and left as it was.
+    """
     ctx.obj = _InboxTarget(db, postgres)
 
 
@@ -768,7 +910,7 @@ _SETTING = click.option(
     "settings",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A provider setting; default from PAYPLANE_<PROVIDER>_<NAME>.",
+    help="A provider setting, as the field's type; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
 
 

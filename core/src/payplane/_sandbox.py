@@ -14,7 +14,8 @@ also define:
 payplane wraps the app with fault injection (:class:`FaultConfig`) and the generic
 ``GET /_sandbox/deliveries`` endpoint (the delivery log), serves it with uvicorn on a
 loopback port in a background thread (:class:`ServerThread`), and owns the deliverer's
-thread. Everything here talks to loopback addresses only.
+thread. Everything here talks to loopback addresses only. uvicorn is imported when a
+server starts, so discovery and ``payplane postback sign`` work without the extra.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import attrs
 import httpx
-import uvicorn
+
+if TYPE_CHECKING:
+    import uvicorn
 
 from payplane._secrets import Secret, to_secret
 from payplane.exceptions import ConfigurationError
@@ -625,7 +628,11 @@ class ServerThread:
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if self.host == "::1" else socket.AF_INET
         address = "127.0.0.1" if self.host == "localhost" else self.host
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # The protocol must be named: asyncio turns Nagle's algorithm off (TCP_NODELAY)
+        # on an accepted connection only when the socket's ``proto`` is IPPROTO_TCP, and
+        # an accepted socket inherits the listening socket's. With ``proto=0`` every
+        # answer on a kept-alive connection waits ~40 ms for the peer's delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((address, self._requested_port))
@@ -643,7 +650,10 @@ class ServerThread:
         Raises:
             ConfigurationError: the port is in use or cannot be bound.
             RuntimeError: the server did not start within *timeout* seconds.
+            ModuleNotFoundError: uvicorn is not installed (``payplane[sandbox]``).
         """
+        import uvicorn  # noqa: PLC0415 - payplane[sandbox], on use: discovery needs none of it
+
         self._sock = self._bind()
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(
@@ -758,7 +768,7 @@ def load_sandbox(provider: str) -> SandboxPlugin:
     except ImportError as exc:
         msg = (
             f"the {provider} sandbox cannot be imported ({exc}); "
-            "install it with: pip install 'payplane[sandbox]'"
+            'install it with: pip install "payplane[sandbox]"'
         )
         raise ConfigurationError(msg, provider=provider) from exc
     return SandboxPlugin(provider, factory, module)

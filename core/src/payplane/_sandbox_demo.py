@@ -103,7 +103,18 @@ class DemoHarness:
     # -- set-up ------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Start the receiver and the sandbox; make up the keys."""
+        """Start the receiver and the sandbox; make up the keys.
+
+        If anything fails to start, whatever did start is stopped and the temporary
+        files are deleted before the error propagates.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> Self:
         spec = default_registry().spec(self.provider)
         self._keys = {name: secrets.token_hex(16) for name in spec.secret_fields()}
         with sqlite3.connect(self.db_path) as conn:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import payplane
 from payplane import (
@@ -20,19 +24,28 @@ from payplane import (
 )
 from payplane.exceptions import InsufficientFundsError, MalformedPayloadError, SignatureError
 from payplane_paykassma_wavepay import WavepayProvider, verify_postback_body
-from payplane_paykassma_wavepay._sandbox import OPTIONS, client_settings, sign_postback
+from payplane_paykassma_wavepay._sandbox import (
+    OPTIONS,
+    _options,
+    client_settings,
+    sign_postback,
+)
 from payplane_paykassma_wavepay._sandbox_state import (
     ACCOUNT_FAIL_SUFFIX,
     KEY1_PENDING_PREFIX,
     KEY1_REJECTED_PREFIX,
     KEY1_REVIEW_PREFIX,
+    MAXIMUM_AMOUNT,
+    MESSAGE_AMOUNT,
     MESSAGE_BAD_SIGNATURE,
     MESSAGE_INSUFFICIENT,
     SandboxKeys,
     WavepaySandbox,
     postback_accepted,
     sign_postback_document,
+    whole_amount,
 )
+from payplane_paykassma_wavepay._signing import withdrawal_signature
 
 
 class FakeScheduler:
@@ -376,3 +389,451 @@ def test_app_withdrawal_errors_map_to_exceptions(kit: Any, app_client: payplane.
 def test_options_are_documented() -> None:
     """Every scenario option has a description."""
     assert all(description for description, _ in OPTIONS.values())
+
+
+# -- refused requests change nothing; nothing a client sends gets a 5xx ------------------------
+
+ODD_AMOUNTS: list[object] = [
+    10**30,
+    MAXIMUM_AMOUNT + 1,
+    0,
+    -1,
+    -6000,
+    1.5,
+    6000.5,
+    1e-9,
+    1e300,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    True,
+    False,
+    None,
+    "",
+    " 6000",
+    "6000 ",
+    "+6000",
+    "-6000",
+    "6e3",
+    "6_000",
+    "\uff16\uff10\uff10\uff10",  # fullwidth digits
+    "\u0666\u0660\u0660\u0660",  # Arabic-Indic digits
+    "6000.5",
+    "0x1770",
+    "NaN",
+    "Infinity",
+    "1" + "0" * 40,
+    [6000],
+    {"amount": 6000},
+]
+"""Amounts no operation may take: huge, tiny, negative, zero, fractional, odd text."""
+
+
+def _state(sandbox: WavepaySandbox, scheduler: FakeScheduler) -> tuple[object, ...]:
+    """Everything a request could change, postbacks and scheduled work included."""
+    return (
+        sandbox.snapshot(),
+        sorted(sandbox._used_key1),
+        dict(sandbox._stockpile_ids),
+        sandbox._next_stockpile,
+        list(scheduler.bodies),
+        len(scheduler.later),
+    )
+
+
+def _signed(fields: dict[str, Any], key: str) -> dict[str, Any]:
+    """*fields* with a correct signature, or a wrong one when they cannot be signed."""
+    try:
+        signature = withdrawal_signature(fields, key)
+    except (TypeError, ValueError):
+        signature = "0" * 40
+    return {**fields, "signature": signature}
+
+
+@pytest.mark.parametrize("amount", ODD_AMOUNTS, ids=repr)
+def test_odd_activation_amount_changes_nothing(
+    sandbox: WavepaySandbox, scheduler: FakeScheduler, amount: object
+) -> None:
+    """An activation with an amount out of range or not a whole number is refused, no trace."""
+    sandbox.activate(_activation("1000000001", 1000))  # a stockpile to leave alone
+    before = _state(sandbox, scheduler)
+    answer = sandbox.activate({**_activation("1000000002", 6000), "amount": amount})
+    assert answer == {"status": "fail", "message": {"amount": [MESSAGE_AMOUNT]}}
+    assert before == _state(sandbox, scheduler)
+
+
+@pytest.mark.parametrize("amount", ODD_AMOUNTS, ids=repr)
+def test_odd_withdrawal_amount_changes_nothing(
+    sandbox: WavepaySandbox, scheduler: FakeScheduler, kit: Any, amount: object
+) -> None:
+    """A withdrawal with an odd amount, signed when it can be, is refused, no trace."""
+    fields = _withdrawal_fields(kit.provider(), "09123456789", 1000)
+    before = _state(sandbox, scheduler)
+    answer = sandbox.create_withdrawal(_signed({**fields, "amount": amount}, kit.withdrawal_key))
+    assert answer["status"] == "fail"
+    assert before == _state(sandbox, scheduler)
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (1, 1),
+        (MAXIMUM_AMOUNT, MAXIMUM_AMOUNT),
+        (6000.0, 6000),
+        ("6000", 6000),
+        ("6000.00", 6000),
+        ("006000", 6000),
+        (str(MAXIMUM_AMOUNT), MAXIMUM_AMOUNT),
+    ],
+)
+def test_whole_amounts_accepted(amount: object, expected: int) -> None:
+    """Whole amounts from 1 to the maximum pass, as integers, integral floats or ASCII text."""
+    assert expected == whole_amount(amount)
+
+
+def test_activation_of_the_maximum_is_credited_exactly(
+    keys: SandboxKeys, scheduler: FakeScheduler, kit: Any
+) -> None:
+    """The largest amount is credited and its postback carries it exactly."""
+    sandbox = WavepaySandbox(keys, scheduler, balance=0)
+    answer = sandbox.activate(_activation("1000000001", MAXIMUM_AMOUNT))
+    event = kit.provider().verify_postback(scheduler.bodies[0][1], {})
+    assert (answer["deposit_amount"], sandbox.balance) == (MAXIMUM_AMOUNT, MAXIMUM_AMOUNT)
+    assert Money(MAXIMUM_AMOUNT, "MMK") == event.amount
+
+
+def test_withdrawal_of_the_maximum_completes(
+    keys: SandboxKeys, scheduler: FakeScheduler, kit: Any
+) -> None:
+    """The largest withdrawal is accepted, debited and reported by a postback that verifies."""
+    sandbox = WavepaySandbox(keys, scheduler, balance=MAXIMUM_AMOUNT)
+    provider = kit.provider()
+    assert (
+        sandbox.create_withdrawal(_withdrawal_fields(provider, "09123456789", MAXIMUM_AMOUNT))[
+            "status"
+        ]
+        == "ok"
+    )
+    scheduler.run_later()
+    event = provider.verify_postback(scheduler.bodies[0][1], {})
+    assert (sandbox.balance, event.amount) == (0, Money(MAXIMUM_AMOUNT, "MMK"))
+
+
+def test_huge_activation_through_the_client_is_rejected_without_trace(
+    app_client: payplane.Client, scheduler: FakeScheduler
+) -> None:
+    """Money(10**30, "MMK") through the client: a REJECTED outcome naming the amount, no credit."""
+    result = app_client.activate_deposit(
+        ActivationRequest(customer_id="55", amount=Money(10**30, "MMK"), transaction_id="123")
+    )
+    assert result.outcome.status is ActivationOutcome.REJECTED
+    assert result.message == f"amount: {MESSAGE_AMOUNT}"
+    assert scheduler.bodies == []
+    assert scheduler.later == []
+
+
+@pytest.fixture
+def http(keys: SandboxKeys, scheduler: FakeScheduler) -> Iterator[tuple[Any, WavepaySandbox]]:
+    """A TestClient over the sandbox app, and the sandbox behind it."""
+    testclient = pytest.importorskip("starlette.testclient")
+    from payplane_paykassma_wavepay._sandbox_app import build_app  # noqa: PLC0415
+
+    sandbox = WavepaySandbox(keys, scheduler, balance=50_000)
+    with testclient.TestClient(build_app(sandbox), base_url="http://127.0.0.1:9") as client:
+        yield client, sandbox
+
+
+@pytest.mark.parametrize("amount", ODD_AMOUNTS, ids=repr)
+def test_odd_amounts_over_http_get_422(
+    http: tuple[Any, WavepaySandbox],
+    scheduler: FakeScheduler,
+    keys: SandboxKeys,
+    kit: Any,
+    amount: object,
+) -> None:
+    """Over HTTP, odd amounts get 422 with Paykassma's fail shape on every operation."""
+    client, sandbox = http
+    before = _state(sandbox, scheduler)
+    activation = client.post(
+        f"/api/v1/transaction/activate?secret={keys.pluginapi_secret}",
+        content=json.dumps({**_activation("1000000001", 6000), "amount": amount}),
+    )
+    withdrawal_fields = _withdrawal_fields(kit.provider(), "09123456789", 1000)
+    withdrawal = client.post(
+        "/v2/withdrawal/create",
+        content=json.dumps(_signed({**withdrawal_fields, "amount": amount}, kit.withdrawal_key)),
+    )
+    window = client.get(
+        "/plugin/",
+        params={
+            "label": "55",
+            "wallet_type": "wavepay",
+            "currency_code": "MMK",
+            "fixed_amount": str(amount),
+        },
+    )
+    assert (activation.status_code, withdrawal.status_code) == (422, 422)
+    assert activation.json()["status"] == withdrawal.json()["status"] == "fail"
+    assert window.status_code == 400
+    assert "fixed_amount" in window.text
+    assert before == _state(sandbox, scheduler)
+
+
+@pytest.mark.parametrize("member", ["fail", "pending", None, 1])
+def test_withdrawal_member_named_status_does_not_replace_the_answers(
+    sandbox: WavepaySandbox, kit: Any, member: object
+) -> None:
+    """A signed request member "status" is not echoed over the answer's own "ok"."""
+    fields = _signed(
+        {**_withdrawal_fields(kit.provider(), "09123456789", 1000), "status": member},
+        kit.withdrawal_key,
+    )
+    answer = sandbox.create_withdrawal(fields)
+    assert answer["status"] == "ok"
+    assert answer["withdrawal_id"] == fields["withdrawal_id"]
+
+
+def test_body_that_is_not_an_object_gets_400(http: tuple[Any, WavepaySandbox]) -> None:
+    """A body that is not a JSON object is answered 400 in Paykassma's fail shape."""
+    client, _ = http
+    for body in (b"", b"not json", b"[1]", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000):
+        answer = client.post("/v2/withdrawal/create", content=body)
+        assert (answer.status_code, answer.json()["status"]) == (400, "fail")
+
+
+_ENDPOINTS: dict[str, tuple[str, dict[str, object]]] = {
+    "wallet_details": ("/api/v1/transaction/create/wavepay", {"currency": "MMK", "label": "55"}),
+    "activation": (
+        "/api/v1/transaction/activate",
+        {
+            "currency_code": "MMK",
+            "wallet_type": "wavepay",
+            "label": "55",
+            "key1": "1000000001",
+            "amount": 6000,
+            "custom_transaction_id": "ref-1",
+        },
+    ),
+    "withdrawal": (
+        "/v2/withdrawal/create",
+        {
+            "withdrawal_id": "w-1",
+            "payment_system": "wavepay",
+            "amount": 1000,
+            "currency_code": "MMK",
+            "is_test": False,
+            "label": "55",
+            "account_email": "user@example.com",
+            "account_number": "09123456789",
+        },
+    ),
+}
+
+
+@contextmanager
+def _unlogged_requests() -> Iterator[None]:
+    """Keep the test client's request log lines (URLs with generated text) out of the logs.
+
+    The suite-wide check fails a test whose log records show any secret configured so
+    far; generated text in a logged URL could equal a secret another test generated.
+    """
+    logger = logging.getLogger("httpx")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
+_odd_text = st.one_of(
+    st.text(max_size=40),
+    # Lone surrogates (Cs), digits of every script (Nd), separators (Z*), controls (Cc).
+    st.text(alphabet=st.characters(categories=["Cs", "Nd", "Zs", "Zl", "Cc"]), max_size=12),
+    st.sampled_from(["", " ", "\u0000", "\ud800", "a" * 300, "\uff16\uff10\uff10\uff10"]),
+)
+_odd_json_text = st.one_of(
+    _odd_text.map(json.dumps),  # ASCII escapes keep lone surrogates
+    st.integers().map(str),
+    st.sampled_from(
+        [
+            "1" * 5000,  # past Python's integer conversion limit
+            "-" + "9" * 30,
+            "1e999",
+            "-1e999",
+            "NaN",
+            "Infinity",
+            "1e-999",
+            "0.1",
+            "true",
+            "null",
+            "[]",
+            "{}",
+            "[" * 40 + "]" * 40,
+            '{"a":' * 40 + "1" + "}" * 40,
+            "[" * 5000 + "]" * 5000,
+        ]
+    ),
+    st.floats().map(json.dumps),
+)
+
+
+@settings(deadline=None)  # the first example imports Starlette's test client
+@given(
+    endpoint=st.sampled_from(sorted(_ENDPOINTS)),
+    odd=st.dictionaries(
+        st.sampled_from(
+            [
+                "amount",
+                "label",
+                "key1",
+                "currency",
+                "currency_code",
+                "wallet_type",
+                "custom_transaction_id",
+                "account_number",
+                "account_email",
+                "withdrawal_id",
+                "payment_system",
+                "is_test",
+                "comment",
+                "extra",
+                "status",
+                "message",
+            ]
+        ),
+        _odd_json_text,
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_any_request_is_answered_and_a_refusal_changes_nothing(
+    kit: Any, endpoint: str, odd: dict[str, str]
+) -> None:
+    """Odd values in any field of any endpoint: never a 5xx; a refusal leaves no trace.
+
+    Withdrawals are signed correctly whenever the values can be signed, so the odd
+    values reach the field checks and the balance, not only the signature check.
+    """
+    testclient = pytest.importorskip("starlette.testclient")
+    from payplane_paykassma_wavepay._sandbox_app import build_app  # noqa: PLC0415
+
+    scheduler = FakeScheduler()
+    keys = SandboxKeys(
+        pluginapi_secret=kit.pluginapi_secret,
+        withdrawal_private_key=kit.withdrawal_key,
+        postback_access_key=kit.access_key,
+        postback_private_key=kit.private_key,
+    )
+    sandbox = WavepaySandbox(keys, scheduler, balance=50_000)
+    path, valid = _ENDPOINTS[endpoint]
+    members = {name: json.dumps(value) for name, value in valid.items()}
+    members.update(odd)
+    if endpoint == "withdrawal":
+        try:
+            parsed = json.loads(
+                "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}"
+            )
+            signature = withdrawal_signature(parsed, kit.withdrawal_key)
+        except (TypeError, ValueError, RecursionError):
+            signature = "0" * 40
+        members["signature"] = json.dumps(signature)
+    body = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}"
+    before = _state(sandbox, scheduler)
+    with (
+        _unlogged_requests(),
+        testclient.TestClient(build_app(sandbox), base_url="http://127.0.0.1:9") as client,
+    ):
+        answer = client.post(f"{path}?secret={kit.pluginapi_secret}", content=body.encode())
+    assert answer.status_code in {200, 400, 422}, answer.text
+    data = answer.json()
+    if answer.status_code == 200:
+        assert data["status"] in {"ok", "pending", "possible_transaction_created"}
+        return
+    assert data["status"] == "fail"
+    assert isinstance(data["message"], str | dict)
+    assert before == _state(sandbox, scheduler)
+
+
+# -- scenario options ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("balance", "-1"),
+        ("balance", str(MAXIMUM_AMOUNT + 1)),
+        ("balance", "1" * 5000),
+        ("balance", "1_000"),
+        ("balance", " 1000"),
+        ("balance", "\uff11\uff10\uff10\uff10"),
+        ("balance", "1e6"),
+        ("balance", True),
+        ("minimum_deposit", "0"),
+        ("deposit_copies", "0"),
+        ("deposit_copies", "11"),
+        ("pending_delay", "nan"),
+        ("pending_delay", "inf"),
+        ("pending_delay", "61"),
+        ("pending_delay", "1_0"),
+        ("completion_delay", "-0.5"),
+    ],
+)
+def test_bad_option_values_are_refused(name: str, value: object) -> None:
+    """Options out of range or not written in ASCII digits are refused, naming the option."""
+    with pytest.raises(payplane.exceptions.ConfigurationError, match=f"option {name}=") as caught:
+        _options({name: value})
+    assert caught.value.field == name
+
+
+def test_option_values_are_parsed() -> None:
+    """Text and numbers within range are parsed to the types the sandbox takes."""
+    parsed = _options(
+        {"balance": "0", "minimum_deposit": 7000, "pending_delay": "0.25", "deposit_copies": "3"}
+    )
+    assert parsed == {
+        "balance": 0,
+        "minimum_deposit": 7000,
+        "pending_delay": 0.25,
+        "deposit_copies": 3,
+    }
+
+
+def test_unknown_option_lists_the_known_ones() -> None:
+    """An unknown option is refused with every known option named."""
+    with pytest.raises(payplane.exceptions.ConfigurationError, match="known: balance, ") as caught:
+        _options({"balanse": "1"})
+    assert caught.value.field == "balanse"
+
+
+@settings(deadline=None)  # the first example imports Starlette's test client
+@given(
+    odd=st.dictionaries(
+        st.sampled_from(["label", "wallet_type", "currency_code", "lang", "fixed_amount"]),
+        st.one_of(_odd_text, st.integers().map(str), st.floats().map(repr)),
+        max_size=5,
+    )
+)
+def test_payment_window_answers_any_query(kit: Any, odd: dict[str, str]) -> None:
+    """Odd query parameters get the page or a 400 naming the problem, never a 5xx."""
+    testclient = pytest.importorskip("starlette.testclient")
+    from payplane_paykassma_wavepay._sandbox_app import build_app  # noqa: PLC0415
+
+    keys = SandboxKeys(
+        pluginapi_secret=kit.pluginapi_secret,
+        withdrawal_private_key=kit.withdrawal_key,
+        postback_access_key=kit.access_key,
+        postback_private_key=kit.private_key,
+    )
+    params = {"label": "55", "wallet_type": "wavepay", "currency_code": "MMK", **odd}
+    # Text that is not valid Unicode cannot travel in a URL: send what a browser would.
+    query = {k: v.encode("utf-8", "replace").decode() for k, v in params.items()}
+    with (
+        _unlogged_requests(),
+        testclient.TestClient(
+            build_app(WavepaySandbox(keys, FakeScheduler())), base_url="http://127.0.0.1:9"
+        ) as client,
+    ):
+        answer = client.get("/plugin/", params=query)
+    assert answer.status_code in {200, 400}, answer.text
+    if answer.status_code == 200:
+        assert "Pay with Wavepay" in answer.text

@@ -149,13 +149,21 @@ class WavepayProvider:
     def __init__(self, settings: WavepaySettings) -> None:
         self.settings = settings
         # Settings are frozen: the secret's query string is the same for every call.
-        self._secret_query = urlencode({"secret": settings.pluginapi_secret.reveal()})
+        secret = settings.pluginapi_secret
+        self._secret_query = None if secret is None else urlencode({"secret": secret.reveal()})
 
     def __repr__(self) -> str:
         return f"<WavepayProvider api_host={self.settings.api_host!r}>"
 
-    def _plugin_api_url(self, path: str) -> str:
-        return f"{self.settings.api_host}{path}?{self._secret_query}"
+    def _plugin_api_url(self, path: str, operation: str) -> str:
+        """The plugin API URL of *path*, with ``?secret=``; *operation* needs both settings.
+
+        Raises:
+            ConfigurationError: ``api_host`` or ``pluginapi_secret`` is not set.
+        """
+        host = self.settings.needed("api_host", operation)
+        self.settings.needed("pluginapi_secret", operation)
+        return f"{host}{path}?{self._secret_query}"
 
     # -- deposits --------------------------------------------------------------------
 
@@ -166,7 +174,11 @@ class WavepayProvider:
             _length("reference", request.reference, 1, 190)
         if request.amount is not None:
             _whole("amount", request.amount)
+        if request.payment_details:
+            for name in ("api_host", "pluginapi_secret"):
+                self.settings.needed(name, "start_deposit (wallet details)")
         if request.hosted_page:
+            self.settings.needed("plugin_host", "start_deposit (hosted page)")
             _language(request, self.settings.default_language)
             unknown = sorted(set(request.extra) - set(HOSTED_PAGE_EXTRA))
             if unknown:
@@ -182,6 +194,9 @@ class WavepayProvider:
             ValidationError: currency not MMK, ``customer_id`` (label) or ``reference``
                 over 190 characters, a fractional amount, a language other than en/my,
                 an unknown ``extra`` option.
+            ConfigurationError: a setting the request needs is not set (``api_host`` and
+                ``pluginapi_secret`` for wallet details, ``plugin_host`` for the hosted
+                page).
         """
         self._check_deposit(request)
         if not request.payment_details:
@@ -189,7 +204,9 @@ class WavepayProvider:
         return HttpRequest.json(
             operation="start_deposit",
             method="POST",
-            url=self._plugin_api_url(f"/api/v1/transaction/create/{WALLET_TYPE}"),
+            url=self._plugin_api_url(
+                f"/api/v1/transaction/create/{WALLET_TYPE}", "start_deposit (wallet details)"
+            ),
             payload={"currency": request.currency, "label": request.customer_id},
             replay_safe=True,
         )
@@ -199,8 +216,10 @@ class WavepayProvider:
 
         Raises:
             ValidationError: as for :meth:`build_deposit`.
+            ConfigurationError: ``plugin_host`` is not set.
         """
         self._check_deposit(request)
+        host = self.settings.needed("plugin_host", "start_deposit (hosted page)")
         params: dict[str, str | int] = {
             "label": request.customer_id,
             "wallet_type": WALLET_TYPE,
@@ -220,7 +239,7 @@ class WavepayProvider:
             "pending_url": request.pending_url,
         }
         params.update({name: url for name, url in urls.items() if url is not None})
-        return f"{self.settings.plugin_host}/?{urlencode(params)}"
+        return f"{host}/?{urlencode(params)}"
 
     def parse_deposit(self, request: DepositRequest, response: HttpResponse | None) -> DepositStart:
         """Return the wallet details (from *response*) and/or the payment-window URL.
@@ -264,6 +283,7 @@ class WavepayProvider:
             ValidationError: currency not MMK, a fractional amount, ``customer_id``
                 (label) or ``reference`` over 190, ``transaction_id`` (key1) over 11
                 characters.
+            ConfigurationError: ``api_host`` or ``pluginapi_secret`` is not set.
         """
         _currency("amount.currency", request.amount.currency)
         amount = _whole("amount", request.amount)
@@ -281,7 +301,7 @@ class WavepayProvider:
         return HttpRequest.json(
             operation="activate_deposit",
             method="POST",
-            url=self._plugin_api_url("/api/v1/transaction/activate"),
+            url=self._plugin_api_url("/api/v1/transaction/activate", "activate_deposit"),
             payload=payload,
             moves_money=True,
             replay_safe=False,
@@ -349,6 +369,7 @@ class WavepayProvider:
 
         Raises:
             ValidationError: see :meth:`build_withdrawal`.
+            ConfigurationError: ``withdrawal_private_key`` is not set.
         """
         _length("reference", request.reference, 1, 36)
         _length("customer_id", request.customer_id, 1, 36)
@@ -377,9 +398,8 @@ class WavepayProvider:
         }
         if request.comment is not None:
             fields["comment"] = request.comment
-        fields["signature"] = withdrawal_signature(
-            fields, self.settings.withdrawal_private_key.reveal()
-        )
+        key = self.settings.needed("withdrawal_private_key", "create_withdrawal")
+        fields["signature"] = withdrawal_signature(fields, key.reveal())
         return fields
 
     def build_withdrawal(self, request: WithdrawalRequest) -> HttpRequest:
@@ -393,11 +413,13 @@ class WavepayProvider:
                 outside 1-36 characters, currency not MMK, an amount that is not a
                 positive whole number, an account number that is not 10-11 digits, a
                 missing or malformed ``account_email``, any ``extra`` option.
+            ConfigurationError: ``api_host`` or ``withdrawal_private_key`` is not set.
         """
+        host = self.settings.needed("api_host", "create_withdrawal")
         return HttpRequest.json(
             operation="create_withdrawal",
             method="POST",
-            url=f"{self.settings.api_host}/v2/withdrawal/create",
+            url=f"{host}/v2/withdrawal/create",
             payload=self.withdrawal_payload(request),
             moves_money=True,
             replay_safe=False,

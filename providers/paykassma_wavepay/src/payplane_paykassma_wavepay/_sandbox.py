@@ -7,45 +7,63 @@ Starlette is imported only then. The other functions serve ``payplane sandbox se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from payplane.exceptions import ConfigurationError
+from payplane_paykassma_wavepay._sandbox_state import MAXIMUM_AMOUNT
 
 __all__ = ["OPTIONS", "client_settings", "create_app", "run_demo", "sign_postback"]
 
 PROVIDER_ID = "paykassma_wavepay"
 
 
-def _positive_int(value: object) -> int:
-    number = int(str(value))
-    if number <= 0:
-        raise ValueError(value)
-    return number
+_INTEGER = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_MAXIMUM_COPIES = 10
 
 
-def _non_negative_int(value: object) -> int:
-    number = int(str(value))
-    if number < 0:
+def _integer(value: object, low: int, high: int) -> int:
+    """*value* as an integer from *low* to *high*: an int, or ASCII digits."""
+    if isinstance(value, str) and _INTEGER.fullmatch(value) and len(value) <= len(str(high)):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(value)
-    return number
+    return value
+
+
+def _balance(value: object) -> int:
+    return _integer(value, 0, MAXIMUM_AMOUNT)
+
+
+def _amount(value: object) -> int:
+    return _integer(value, 1, MAXIMUM_AMOUNT)
+
+
+def _copies(value: object) -> int:
+    return _integer(value, 1, _MAXIMUM_COPIES)
 
 
 def _seconds(value: object) -> float:
-    number = float(str(value))
-    if not 0 <= number <= 60:  # noqa: PLR2004 - a sandbox delay, not a real schedule
+    """*value* as seconds from 0 to 60: a number, or ASCII decimal text."""
+    if isinstance(value, str) and _DECIMAL.fullmatch(value) and len(value) <= 20:  # noqa: PLR2004
+        value = float(value)
+    number = None if isinstance(value, bool) or not isinstance(value, int | float) else value
+    if number is None or not 0 <= number <= 60:  # noqa: PLR2004 - a sandbox delay
         raise ValueError(value)
-    return number
+    return float(number)
 
 
 OPTIONS: Mapping[str, tuple[str, Callable[[object], object]]] = {
-    "balance": ("starting merchant balance, whole MMK", _non_negative_int),
-    "minimum_deposit": ("minimum deposit, whole MMK", _positive_int),
+    "balance": (f"starting merchant balance, whole MMK from 0 to {MAXIMUM_AMOUNT}", _balance),
+    "minimum_deposit": (f"minimum deposit, whole MMK from 1 to {MAXIMUM_AMOUNT}", _amount),
     "pending_delay": ("seconds until a pending activation is confirmed (0-60)", _seconds),
     "completion_delay": ("seconds until a withdrawal completes (0-60)", _seconds),
-    "deposit_copies": ("deliveries of each deposit postback", _positive_int),
+    "deposit_copies": (f"deliveries of each deposit postback (1-{_MAXIMUM_COPIES})", _copies),
 }
-"""Scenario options: name to (description, parser)."""
+"""Scenario options: name to (description, parser). Text values are ASCII digits (and,
+for seconds, one decimal point): no sign, exponent, ``_``, space or other script."""
 
 
 class _Config(Protocol):

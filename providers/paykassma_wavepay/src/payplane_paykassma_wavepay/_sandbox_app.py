@@ -1,4 +1,11 @@
-"""The Wavepay sandbox as a Starlette app (``payplane[sandbox]``)."""
+"""The Wavepay sandbox as a Starlette app (``payplane[sandbox]``).
+
+HTTP statuses: an answer ``{"status": "fail", ...}`` goes with 422, or 400 when the body
+is not a JSON object at all; every other answer with 200; a missing or wrong
+``?secret=`` gets Paykassma's HTML 404; a payment-window URL with a bad parameter gets a
+400 naming it. Paykassma does not document the status of its
+``fail`` answers; payplane's provider reads the body whatever the status.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,12 @@ from starlette.routing import Route
 
 from payplane_paykassma_wavepay._sandbox_state import (
     CURRENCY,
+    MAXIMUM_AMOUNT,
+    MESSAGE_NOT_JSON,
     WALLET_TYPE,
+    Answer,
     WavepaySandbox,
+    whole_amount,
 )
 
 __all__ = ["build_app"]
@@ -34,13 +45,18 @@ class _PhpJSON(JSONResponse):
 async def _json_body(request: Request) -> Mapping[str, Any] | None:
     try:
         data = json.loads(await request.body())
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, too deep for the parser
         return None
     return data if isinstance(data, dict) else None
 
 
 def _not_json() -> Response:
-    return _PhpJSON({"status": "fail", "message": "The request body must be a JSON object."})
+    return _PhpJSON({"status": "fail", "message": MESSAGE_NOT_JSON}, status_code=400)
+
+
+def _reply(answer: Answer) -> Response:
+    """Answer with 422 for ``{"status": "fail"}``, else 200."""
+    return _PhpJSON(answer, status_code=422 if answer.get("status") == "fail" else 200)
 
 
 def build_app(sandbox: WavepaySandbox) -> Starlette:  # noqa: C901 - a closure per route
@@ -68,24 +84,29 @@ def build_app(sandbox: WavepaySandbox) -> Starlette:  # noqa: C901 - a closure p
     async def wallet_details(request: Request, data: Mapping[str, Any]) -> Response:
         if request.path_params["wallet_type"] != WALLET_TYPE:
             return HTMLResponse(_NOT_FOUND, status_code=404)
-        return _PhpJSON(sandbox.wallet_details(data))
+        return _reply(sandbox.wallet_details(data))
 
     async def activate(_request: Request, data: Mapping[str, Any]) -> Response:
-        return _PhpJSON(sandbox.activate(data))
+        return _reply(sandbox.activate(data))
 
     async def withdraw(request: Request) -> Response:
         data = await _json_body(request)
         if data is None:
             return _not_json()
-        return _PhpJSON(sandbox.create_withdrawal(data))
+        return _reply(sandbox.create_withdrawal(data))
 
     async def payment_window(request: Request) -> Response:
         params = request.query_params
         label = params.get("label")
+        amount = params.get("fixed_amount")
         problems = [
             problem
             for problem, bad in (
-                ("label is required", not label),
+                ("label must be 1 to 190 characters", not label or len(label) > 190),  # noqa: PLR2004
+                (
+                    f"fixed_amount must be a whole number from 1 to {MAXIMUM_AMOUNT}",
+                    amount is not None and whole_amount(amount) is None,
+                ),
                 ("wallet_type must be wavepay", params.get("wallet_type") != WALLET_TYPE),
                 ("currency_code must be MMK", params.get("currency_code") != CURRENCY),
                 ("lang must be en or my", params.get("lang", "en") not in _LANGUAGES),
@@ -94,7 +115,6 @@ def build_app(sandbox: WavepaySandbox) -> Starlette:  # noqa: C901 - a closure p
         ]
         if problems:
             return PlainTextResponse("; ".join(problems), status_code=400)
-        amount = params.get("fixed_amount")
         pay = f"{html.escape(amount)} MMK" if amount else "the amount of your choice"
         page = (
             "<!doctype html><html><head><title>Wavepay (payplane sandbox)</title></head><body>"

@@ -3,6 +3,10 @@
 Pure logic without HTTP (``_sandbox_app`` wires it to Starlette), so it is tested
 directly. Scenarios are chosen by documented magic values (see the constants and
 ``docs/howto/sandbox.md``).
+
+Every request is checked in full before anything changes, and the state is changed last,
+after everything that could fail (building and signing the postback, queueing it): a
+refused request changes nothing, and no request a client can send makes a method raise.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 import attrs
@@ -37,14 +42,19 @@ __all__ = [
     "KEY1_PENDING_PREFIX",
     "KEY1_REJECTED_PREFIX",
     "KEY1_REVIEW_PREFIX",
+    "MAXIMUM_AMOUNT",
+    "MAXIMUM_DEPTH",
+    "MESSAGE_AMOUNT",
     "MESSAGE_BAD_SIGNATURE",
     "MESSAGE_INSUFFICIENT",
+    "MESSAGE_NOT_JSON",
     "SandboxKeys",
     "Scheduler",
     "WavepaySandbox",
     "php_json",
     "postback_accepted",
     "sign_postback_document",
+    "whole_amount",
 ]
 
 KEY1_PENDING_PREFIX = "PEND"
@@ -69,6 +79,11 @@ DEFAULT_COMPLETION_DELAY = 0.2
 DEFAULT_DEPOSIT_COPIES = 2
 """How many times each deposit postback is delivered (option ``deposit_copies``), as
 Paykassma may repeat a postback: the receiver must apply it once."""
+MAXIMUM_AMOUNT = 10**12
+"""The largest amount the sandbox takes in one request, MMK (a sandbox limit: Paykassma
+documents none). Larger amounts are refused like any other invalid field."""
+MAXIMUM_DEPTH = 16
+"""How deeply a request body may nest arrays and objects (the API's requests are flat)."""
 
 MESSAGE_BAD_SIGNATURE = "Withdrawal signature is invalid"
 MESSAGE_INSUFFICIENT = "Insufficient balance"
@@ -79,11 +94,13 @@ MESSAGE_PENDING = (
 MESSAGE_REVIEW = "Transaction not found. Possible transaction created"
 MESSAGE_NOT_FOUND = "Transaction not found"
 MESSAGE_ALREADY_ACTIVATED = "The transaction has already been activated"
+MESSAGE_NOT_JSON = "The request body must be a JSON object."
+MESSAGE_AMOUNT = f"The amount must be a whole number from 1 to {MAXIMUM_AMOUNT}."
 
 CURRENCY = "MMK"
 WALLET_TYPE = "wavepay"
-_USD_PER_MMK = Decimal("0.000476")
 _ACCOUNT_DIGITS = range(10, 12)
+_DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _WITHDRAWAL_FIELDS = (
     "payment_system",
     "amount",
@@ -179,22 +196,82 @@ def _now_text() -> str:
     return datetime.now(DEFAULT_POSTBACK_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _whole_amount(value: object) -> int | None:
-    """Return *value* as a positive whole amount, or ``None``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except ArithmeticError:
-        return None
-    if not amount.is_finite() or amount <= 0 or amount != amount.to_integral_value():
-        return None
-    return int(amount)
+def whole_amount(value: object) -> int | None:
+    """Return *value* as a whole amount from 1 to :data:`MAXIMUM_AMOUNT`, or ``None``.
+
+    The activation's ``amount`` is a JSON number: an integer, a float without a fraction
+    (``6000.0``), or decimal text of ASCII digits (``"6000"``, ``"6000.00"``). Signs,
+    exponents, spaces, ``_`` and non-ASCII digits are refused.
+    """
+    number: int | None = None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            number = int(value)
+    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        whole, _, fraction = value.partition(".")
+        if not fraction.strip("0") and len(whole.lstrip("0")) <= len(str(MAXIMUM_AMOUNT)):
+            number = int(whole)
+    return number if number is not None and 1 <= number <= MAXIMUM_AMOUNT else None
 
 
 def _converted(amount: int) -> dict[str, Any]:
-    usd = (Decimal(amount) * _USD_PER_MMK).quantize(Decimal("0.01"))
-    return {"MMK": amount, "USD": float(usd)}
+    # Integer arithmetic: exact and free of the decimal context's precision limit.
+    cents, rest = divmod(amount * 476, 10_000)  # 0.000476 USD per MMK, to the cent
+    if rest > 5000 or (rest == 5000 and cents % 2):  # noqa: PLR2004 - half to even
+        cents += 1
+    return {"MMK": amount, "USD": cents / 100}
+
+
+def _scalar_problem(value: object) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "The request body holds text that is not valid Unicode."
+    elif not (value is None or isinstance(value, int | float)):
+        return MESSAGE_NOT_JSON
+    return None
+
+
+def _request_problem(data: object) -> str | None:
+    r"""Return why *data* is not a request body the API takes, or ``None``.
+
+    A body is a JSON object nested at most :data:`MAXIMUM_DEPTH` deep, whose strings are
+    valid Unicode (no lone surrogate: PHP's ``json_decode`` refuses ``"\ud800"``).
+    Checked without recursion, before anything else; the fields' own checks follow.
+    """
+    if not isinstance(data, Mapping):
+        return MESSAGE_NOT_JSON
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, Mapping | list):
+            problem = _scalar_problem(value)
+            if problem is not None:
+                return problem
+            continue
+        if depth > MAXIMUM_DEPTH:
+            return f"The request body nests deeper than {MAXIMUM_DEPTH} levels."
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for key, item in items:
+            stack.extend(((key, depth), (item, depth + 1)))
+    try:
+        php_json(data).encode()
+    except (TypeError, ValueError):  # an integer past the conversion limit, a strange key
+        return MESSAGE_NOT_JSON
+    return None
+
+
+def _echo(fields: Mapping[str, Any]) -> Answer:
+    """An accepted withdrawal's answer: ``status`` ``ok``, then the request echoed.
+
+    A request member named ``status`` is not echoed: it would replace the answer's own.
+    """
+    return {"status": "ok", **{name: v for name, v in fields.items() if name != "status"}}
 
 
 def _text(data: Mapping[str, Any], field: str, high: int, *, low: int = 1) -> str | None:
@@ -304,6 +381,9 @@ class WavepaySandbox:
 
     def wallet_details(self, data: Mapping[str, Any]) -> Answer:
         """Answer ``POST /api/v1/transaction/create/wavepay``."""
+        problem = _request_problem(data)
+        if problem is not None:
+            return _fail(problem)
         if data.get("currency") != CURRENCY:
             return _field_fail("currency", "The selected currency is invalid.")
         label = _text(data, "label", 190)
@@ -314,6 +394,9 @@ class WavepaySandbox:
     def _check_activation(  # noqa: PLR0911 - one refusal per rule
         self, data: Mapping[str, Any]
     ) -> Answer | _Transaction:
+        problem = _request_problem(data)
+        if problem is not None:
+            return _fail(problem)
         if data.get("currency_code") != CURRENCY:
             return _field_fail("currency_code", "The selected currency code is invalid.")
         if data.get("wallet_type") != WALLET_TYPE:
@@ -324,9 +407,9 @@ class WavepaySandbox:
         key1 = _text(data, "key1", 11)
         if key1 is None:
             return _field_fail("key1", "The key1 must be 1 to 11 characters.")
-        amount = _whole_amount(data.get("amount"))
+        amount = whole_amount(data.get("amount"))
         if amount is None:
-            return _field_fail("amount", "The amount must be a positive whole number.")
+            return _field_fail("amount", MESSAGE_AMOUNT)
         reference = _text(data, "custom_transaction_id", 190)
         if reference is None:
             return _field_fail(
@@ -335,7 +418,12 @@ class WavepaySandbox:
         return _Transaction(key1, amount, label, reference)
 
     def activate(self, data: Mapping[str, Any]) -> Answer:
-        """Answer ``POST /api/v1/transaction/activate``: the outcome follows ``key1``."""
+        """Answer ``POST /api/v1/transaction/activate``: the outcome follows ``key1``.
+
+        A refused activation (an invalid field, a ``key1`` already used, a ``key1``
+        starting with :data:`KEY1_REJECTED_PREFIX`) changes nothing; an accepted one
+        marks its ``key1`` used only once everything else is done.
+        """
         checked = self._check_activation(data)
         if isinstance(checked, dict):
             return checked
@@ -346,30 +434,35 @@ class WavepaySandbox:
                 return _fail(MESSAGE_ALREADY_ACTIVATED)
             if key1.startswith(KEY1_REJECTED_PREFIX):
                 return _fail(MESSAGE_NOT_FOUND)
-            self._used_key1.add(txn.key1)
             if key1.startswith(KEY1_REVIEW_PREFIX):
-                return {"status": "possible_transaction_created", "message": MESSAGE_REVIEW}
-            if key1.startswith(KEY1_PENDING_PREFIX):
+                answer: Answer = {
+                    "status": "possible_transaction_created",
+                    "message": MESSAGE_REVIEW,
+                }
+            elif key1.startswith(KEY1_PENDING_PREFIX):
                 self.scheduler.call_later(self.pending_delay, lambda: self._confirm(txn))
-                return {"status": "pending", "message": MESSAGE_PENDING}
-            return self._found(txn)
+                answer = {"status": "pending", "message": MESSAGE_PENDING}
+            else:
+                answer = self._found(txn)
+            self._used_key1.add(txn.key1)
+            return answer
 
     def _confirm(self, txn: _Transaction) -> None:
         with self._lock:
-            txn.activated = _now_text()
-            self._found(txn)
+            self._found(attrs.evolve(txn, activated=_now_text()))
 
     def _found(self, txn: _Transaction) -> Answer:
-        """Stockpile *txn*; credit the label's stockpile once it reaches the minimum."""
-        stockpile = self._stockpiles.setdefault(txn.label, [])
-        if not stockpile:
-            self._stockpile_ids[txn.label] = self._next_stockpile
-            self._next_stockpile += 1
-        stockpile.append(txn)
+        """Stockpile *txn*; credit the label's stockpile once it reaches the minimum.
+
+        Everything that can fail (the postback's document, its signature, queueing it)
+        happens before the state changes.
+        """
+        stockpile = [*self._stockpiles.get(txn.label, []), txn]
         total = sum(t.amount for t in stockpile)
+        stockpiling_id = self._stockpile_ids.get(txn.label, self._next_stockpile)
         currency = {"code": CURRENCY, "symbol": CURRENCY}
         if total < self.minimum_deposit:
-            return {
+            answer: Answer = {
                 "status": "ok",
                 "deposit": False,
                 "transactions_sum": txn.amount,
@@ -378,11 +471,23 @@ class WavepaySandbox:
                 "minimum_deposit": self.minimum_deposit,
                 "currency": currency,
             }
-        del self._stockpiles[txn.label]
-        stockpiling_id = self._stockpile_ids.pop(txn.label)
-        self.balance += total
-        self._send_deposit(txn.label, stockpile, total, stockpiling_id)
-        return {"status": "ok", "deposit": True, "deposit_amount": total, "currency": currency}
+            self._stockpiles[txn.label] = stockpile
+        else:
+            self._send_deposit(txn.label, stockpile, total, stockpiling_id)
+            answer = {
+                "status": "ok",
+                "deposit": True,
+                "deposit_amount": total,
+                "currency": currency,
+            }
+            self._stockpiles.pop(txn.label, None)
+            self._stockpile_ids.pop(txn.label, None)
+            self.balance += total
+        if stockpiling_id == self._next_stockpile:
+            if txn.label in self._stockpiles:
+                self._stockpile_ids[txn.label] = stockpiling_id
+            self._next_stockpile += 1
+        return answer
 
     def _send_deposit(
         self, label: str, txns: list[_Transaction], total: int, stockpiling_id: int
@@ -443,10 +548,21 @@ class WavepaySandbox:
         if data.get("currency_code") != CURRENCY:
             return _field_fail("currency_code", "The selected currency code is invalid.")
         amount = data.get("amount")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            return _field_fail("amount", "The amount must be a positive integer.")
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, int)
+            or not 0 < amount <= MAXIMUM_AMOUNT
+        ):
+            return _field_fail(
+                "amount", f"The amount must be an integer from 1 to {MAXIMUM_AMOUNT}."
+            )
         account = data.get("account_number")
-        if not (isinstance(account, str) and account.isdigit() and len(account) in _ACCOUNT_DIGITS):
+        if not (
+            isinstance(account, str)
+            and account.isascii()
+            and account.isdigit()
+            and len(account) in _ACCOUNT_DIGITS
+        ):
             return _field_fail("account_number", "The account number must be 10 or 11 digits.")
         if _text(data, "label", 36) is None:
             return _field_fail("label", "The label must be 1 to 36 characters.")
@@ -454,11 +570,19 @@ class WavepaySandbox:
             return _field_fail("withdrawal_id", "The withdrawal id must be 1 to 36 characters.")
         return None
 
+    def _refuse_withdrawal(self, data: Mapping[str, Any]) -> Answer | None:
+        problem = _request_problem(data)
+        if problem is not None:
+            return _fail(problem)
+        if not self._signature_ok(data):
+            return _fail(MESSAGE_BAD_SIGNATURE)
+        return self._check_withdrawal(data)
+
     def _signature_ok(self, data: Mapping[str, Any]) -> bool:
         given = data.get("signature")
         try:
             expected = withdrawal_signature(data, self.keys.withdrawal_private_key)
-        except TypeError:
+        except (TypeError, ValueError):  # a value PHP's rules do not cover
             return False
         return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -469,11 +593,10 @@ class WavepaySandbox:
         delay by postback: status 5 when ``account_number`` ends in
         :data:`ACCOUNT_FAIL_SUFFIX` (the reservation is released), else status 1 (the
         balance is debited). A repeated ``withdrawal_id`` with the same fields is answered
-        as the first time without a second payout; with other fields it is refused.
+        as the first time without a second payout; with other fields it is refused. A
+        refused withdrawal changes nothing.
         """
-        if not self._signature_ok(data):
-            return _fail(MESSAGE_BAD_SIGNATURE)
-        refused = self._check_withdrawal(data)
+        refused = self._refuse_withdrawal(data)
         if refused is not None:
             return refused
         fields = dict(data)
@@ -483,23 +606,36 @@ class WavepaySandbox:
             known = self._withdrawals.get(withdrawal_id)
             if known is not None:
                 if known.fields == fields:
-                    return {"status": "ok", **fields}
+                    return _echo(fields)
                 return _field_fail("withdrawal_id", "The withdrawal id has already been taken.")
             if amount + self.reserved > self.balance:
                 return _fail({"withdrawals_sum_amount": [MESSAGE_INSUFFICIENT]})
+            # Queued first: the job waits for the lock, so it sees the withdrawal.
+            self.scheduler.call_later(self.completion_delay, lambda: self._complete(withdrawal_id))
             self._withdrawals[withdrawal_id] = _Withdrawal(fields, amount)
-        self.scheduler.call_later(self.completion_delay, lambda: self._complete(withdrawal_id))
-        return {"status": "ok", **fields}
+        return _echo(fields)
 
     def _complete(self, withdrawal_id: str) -> None:
         with self._lock:
             withdrawal = self._withdrawals[withdrawal_id]
             account = str(withdrawal.fields["account_number"])
-            withdrawal.status = 5 if account.endswith(ACCOUNT_FAIL_SUFFIX) else 1
-            if withdrawal.status == 1:
+            status = 5 if account.endswith(ACCOUNT_FAIL_SUFFIX) else 1
+            body = self.sign(self._withdrawal_document(withdrawal_id, withdrawal, status))
+            self.scheduler.submit(
+                body,
+                label=f"withdrawal outgoing:{withdrawal_id}:{status}",
+                accepted=postback_accepted,
+            )
+            withdrawal.status = status
+            if status == 1:
                 self.balance -= withdrawal.amount
+
+    @staticmethod
+    def _withdrawal_document(
+        withdrawal_id: str, withdrawal: _Withdrawal, status: int
+    ) -> dict[str, Any]:
         fields = withdrawal.fields
-        document = {
+        return {
             "wallet_type": WALLET_TYPE,
             "amount": withdrawal.amount,
             "currency_code": CURRENCY,
@@ -520,19 +656,14 @@ class WavepaySandbox:
                     "transaction_type": None,
                     "plugin_custom_order_id": "",
                     "withdrawal_id": withdrawal_id,
-                    "withdrawal_status": withdrawal.status,
-                    "account_number": account,
+                    "withdrawal_status": status,
+                    "account_number": fields["account_number"],
                     "account_name": "",
                     "account_email": fields["account_email"],
                     "bank_details": {"bank_code": None, "branch_code": None},
                 }
             ],
         }
-        self.scheduler.submit(
-            self.sign(document),
-            label=f"withdrawal outgoing:{withdrawal_id}:{withdrawal.status}",
-            accepted=postback_accepted,
-        )
 
     # -- signing -----------------------------------------------------------------------
 

@@ -1,18 +1,35 @@
-"""Settings of the Paykassma Wavepay provider."""
+"""Settings of the Paykassma Wavepay provider.
+
+Only the two postback keys are always required: a process that only receives postbacks
+(an :class:`~payplane.Inbox`, ``payplane postback verify``, ``payplane inbox retry``)
+needs nothing else. The hosts and the two API keys are optional here and required by the
+operations that use them (:data:`NEEDED_FOR`), which raise
+:class:`~payplane.exceptions.ConfigurationError` naming the missing setting before
+anything is sent.
+"""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
 from datetime import UTC, timedelta, timezone, tzinfo
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from payplane import Secret, secret_field
-from payplane.exceptions import ValidationError
+from payplane.exceptions import ConfigurationError, ValidationError
 
-__all__ = ["DEFAULT_POSTBACK_TIMEZONE", "LANGUAGES", "WavepaySettings"]
+__all__ = ["DEFAULT_POSTBACK_TIMEZONE", "LANGUAGES", "NEEDED_FOR", "WavepaySettings"]
+
+NEEDED_FOR: dict[str, tuple[str, ...]] = {
+    "api_host": ("start_deposit (wallet details)", "activate_deposit", "create_withdrawal"),
+    "pluginapi_secret": ("start_deposit (wallet details)", "activate_deposit"),
+    "withdrawal_private_key": ("create_withdrawal",),
+    "plugin_host": ("start_deposit (hosted page)",),
+}
+"""The optional settings and the operations that need them; postbacks need none of them."""
 
 LANGUAGES = frozenset({"en", "my"})
 """The languages of Paykassma's Wavepay payment window."""
@@ -90,30 +107,47 @@ def _non_empty_secret(_instance: object, attribute: attrs.Attribute[Secret], val
         raise ValidationError(attribute.name, "must not be empty", limit="non-empty")
 
 
+def _optional_fields(_cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """Let the optional settings (:data:`NEEDED_FOR`) be ``None``: wrap their converters.
+
+    ``secret_field`` converts every value to a :class:`~payplane.Secret`; an optional key
+    keeps that conversion for a value and leaves ``None`` alone.
+    """
+    return [
+        field.evolve(converter=attrs.converters.optional(field.converter))
+        if field.name in NEEDED_FOR and field.converter is not None
+        else field
+        for field in fields
+    ]
+
+
 def _max_bytes(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         msg = f"{value!r} is not a positive number of bytes"
         raise ValidationError(attribute.name, msg, limit="integer > 0")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_optional_fields)
 class WavepaySettings:
     """How to reach Paykassma and check what it sends.
 
-    ``repr()`` never shows the four keys (they are :class:`~payplane.Secret`).
+    ``repr()`` never shows the four keys (they are :class:`~payplane.Secret`). Only the
+    postback keys are required; see :data:`NEEDED_FOR` for the rest.
 
     Attributes:
         api_host: Base URL of the merchant's Paykassma API, ``"https://api.example.com"``
             (white-label hosts exist). https only; http is accepted for a loopback host
-            (the sandbox). A trailing ``/`` is dropped.
+            (the sandbox). A trailing ``/`` is dropped. Needed for wallet details,
+            activation and withdrawals.
         pluginapi_secret: The panel's ``pluginapi_secret``, sent as ``?secret=`` on the
-            deposit and activation calls.
-        withdrawal_private_key: The private key that signs withdrawal requests.
+            deposit and activation calls. Needed for those.
+        withdrawal_private_key: The private key that signs withdrawal requests. Needed
+            for withdrawals.
         postback_access_key: The panel's ``postback_access_key``; every postback carries it.
         postback_private_key: The panel's ``postback_private_access_key``, which signs
             postbacks (some merchants use the withdrawal private key here).
         plugin_host: Base URL of the hosted payment window, ``"https://plugin.example.com"``;
-            same https rule.
+            same https rule. Needed for the hosted page's URL.
         default_language: Payment-window language when a request names none: ``"en"`` or
             ``"my"``.
         postback_timezone: The zone of the datetimes in postbacks (Paykassma's default is
@@ -121,14 +155,37 @@ class WavepaySettings:
         max_postback_bytes: Postback bodies over this size are refused unread (bytes).
     """
 
-    api_host: str = attrs.field(converter=_strip_slash, validator=_base_url)
-    pluginapi_secret: Secret = secret_field(validator=_non_empty_secret)
-    withdrawal_private_key: Secret = secret_field(validator=_non_empty_secret)
+    api_host: str | None = attrs.field(
+        default=None, converter=_strip_slash, validator=attrs.validators.optional(_base_url)
+    )
+    pluginapi_secret: Secret | None = secret_field(
+        default=None, validator=attrs.validators.optional(_non_empty_secret)
+    )
+    withdrawal_private_key: Secret | None = secret_field(
+        default=None, validator=attrs.validators.optional(_non_empty_secret)
+    )
     postback_access_key: Secret = secret_field(validator=_non_empty_secret)
     postback_private_key: Secret = secret_field(validator=_non_empty_secret)
-    plugin_host: str = attrs.field(converter=_strip_slash, validator=_base_url)
+    plugin_host: str | None = attrs.field(
+        default=None, converter=_strip_slash, validator=attrs.validators.optional(_base_url)
+    )
     default_language: str = attrs.field(default="en", validator=_language)
     postback_timezone: tzinfo = attrs.field(
         default=DEFAULT_POSTBACK_TIMEZONE, converter=to_timezone
     )
     max_postback_bytes: int = attrs.field(default=1_048_576, validator=_max_bytes)
+
+    def needed(self, name: str, operation: str) -> Any:  # noqa: ANN401 - the field's type
+        """Return the optional setting *name*, which *operation* needs.
+
+        Raises:
+            ConfigurationError: the setting is not set (names it and the operation).
+        """
+        value = getattr(self, name)
+        if value is None:
+            msg = (
+                f"{operation} needs the setting {name!r}, which is not set "
+                "(only the postback keys are always required)"
+            )
+            raise ConfigurationError(msg, field=name, provider="paykassma_wavepay")
+        return value

@@ -1,0 +1,154 @@
+"""A missing extra is named with the line that installs it: in the CLI and in `payplane`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from payplane._cli import _extras
+
+PROVIDER = "paykassma_wavepay"
+PREFIX = "PAYPLANE_PAYKASSMA_WAVEPAY_"
+KEYS = {
+    f"{PREFIX}PLUGINAPI_SECRET": "extras-plugin-secret-1",
+    f"{PREFIX}WITHDRAWAL_PRIVATE_KEY": "extras-withdrawal-key-1",
+    f"{PREFIX}POSTBACK_ACCESS_KEY": "extras-access-key-1",
+    f"{PREFIX}POSTBACK_PRIVATE_KEY": "extras-private-key-1",
+}
+
+WITHOUT = textwrap.dedent(
+    """
+    import sys
+    # As if these were not installed: importing them raises ModuleNotFoundError.
+    for name in sys.argv[1].split(","):
+        sys.modules[name] = None
+    from payplane._cli import main
+    main(sys.argv[2:])
+    """
+)
+
+
+def payplane_without(
+    modules: list[str], args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh interpreter where *modules* cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT, ",".join(modules), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **KEYS, **(env or {})},
+        check=False,
+    )
+
+
+SERVE = ["sandbox", "serve", PROVIDER, "--port", "0"]
+INBOX = ["inbox", "--postgres", "dbname=payplane", "list"]
+
+
+@pytest.mark.parametrize(
+    ("hidden", "args", "command", "extra"),
+    [
+        ("starlette", SERVE, "payplane sandbox serve", "sandbox"),
+        ("uvicorn", SERVE, "payplane sandbox serve", "sandbox"),
+        ("starlette", ["demo"], "payplane demo", "sandbox"),
+        ("uvicorn", ["demo"], "payplane demo", "sandbox"),
+        ("psycopg", INBOX, "payplane inbox list", "postgres"),
+    ],
+)
+def test_missing_extra_is_named(hidden: str, args: list[str], command: str, extra: str) -> None:
+    """Each command that needs an extra says which one, in one line, exit 2, no traceback."""
+    result = payplane_without([hidden], args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"payplane: error: {command} needs {hidden}, which is not installed: "
+        f'pip install "payplane[{extra}]"'
+    )
+
+
+def test_missing_provider_names_its_extra() -> None:
+    """`payplane demo` without the Wavepay provider names the extra that installs it."""
+    result = payplane_without([], ["demo"], env={"PAYPLANE_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "payplane: error: no provider 'paykassma_wavepay' is installed; installed providers: "
+        'none; to install it: pip install "payplane[paykassma-wavepay]"'
+    )
+
+
+def test_sign_needs_no_sandbox_extra(tmp_path: Path) -> None:
+    """`postback sign` works without Starlette and uvicorn: it only signs."""
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps({"direction": "ingoing", "additional_data": []}))
+    out = tmp_path / "out.json"
+    result = payplane_without(
+        ["starlette", "uvicorn"], ["postback", "sign", PROVIDER, str(source), "-o", str(out)]
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["access_key"] == KEYS[f"{PREFIX}POSTBACK_ACCESS_KEY"]
+
+
+def test_unexpected_import_error_is_not_disguised(tmp_path: Path) -> None:
+    """A missing module that no extra provides stays an unexpected error: exit 1, no hint."""
+    body = tmp_path / "body.json"
+    body.write_text("{}")
+    result = payplane_without(["payplane._eventcodec"], ["postback", "verify", PROVIDER, str(body)])
+    assert result.returncode == 1
+    assert result.stderr.startswith("payplane: error: unexpected ModuleNotFoundError: ")
+    assert "pip install" not in result.stderr
+
+
+def test_extras_follow_the_package_metadata() -> None:
+    """The modules the CLI maps to extras come from payplane's own Requires-Dist."""
+    extras = _extras()
+    assert {
+        "starlette": "sandbox",
+        "uvicorn": "sandbox",
+        "psycopg": "postgres",
+        "payplane_paykassma_wavepay": "paykassma-wavepay",
+    }.items() <= extras.items()
+    assert "all" not in extras.values()
+
+
+STAR_IMPORT = textwrap.dedent(
+    """
+    import sys
+    sys.modules["psycopg"] = None
+    sys.modules["starlette"] = None
+    from payplane import *
+    problems = []
+    for name, call in (("PostgresStore", lambda: PostgresStore("dbname=x")),
+                       ("postback_app", lambda: postback_app(None))):
+        try:
+            call()
+        except ModuleNotFoundError as exc:
+            problems.append(str(exc))
+    print(Money("1", "MMK"), SQLiteStore.__name__)
+    print("\\n".join(problems))
+    """
+)
+
+
+def test_star_import_without_extras() -> None:
+    """`from payplane import *` works without psycopg and Starlette; their names say so."""
+    result = subprocess.run(
+        [sys.executable, "-c", STAR_IMPORT], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "1 MMK SQLiteStore",
+        (
+            "payplane.PostgresStore needs psycopg, which is not installed: "
+            'pip install "payplane[postgres]"'
+        ),
+        (
+            "payplane.postback_app needs starlette, which is not installed: "
+            'pip install "payplane[sandbox]"'
+        ),
+    ]

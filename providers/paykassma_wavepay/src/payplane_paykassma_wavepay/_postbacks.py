@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation
 from operator import attrgetter
 from typing import Any
 
@@ -126,7 +126,9 @@ _KNOWN_MEMBERS = {
 }
 # Sums of entries' amounts are exact (the default context would round to 28 digits); the
 # amount bounds keep them short.
-_exact_add = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation]).add
+_exact_add = Context(
+    prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact]
+).add
 # [0-9], not \d: \d also matches other scripts' digits (fullwidth, Myanmar...).
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 # Text that ids and the label may not hold: control characters, and surrogate code

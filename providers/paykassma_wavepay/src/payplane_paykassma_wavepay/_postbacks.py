@@ -213,80 +213,90 @@ def _refuse_text(value: str, field: str) -> None:
 
 def _entries(
     items: Sequence[WireTransaction], member: str, fallback: str | None
-) -> tuple[PostbackKind, str, Decimal, set[str]]:
-    """Check the signed entries; return their kind, currency, total and wallet types.
+) -> tuple[PostbackKind, str, Decimal, str | None]:
+    """Check the signed entries; return their kind, currency, total and wallet type.
 
     An entry carrying ``withdrawal_id`` or ``withdrawal_status`` is a withdrawal, one
     with a ``transaction_id`` and neither of those a deposit; all must be of one kind.
     Entries without ``currency_code`` are in *fallback* (an unsigned code), taken only
     if it is MMK. Amounts must lie in [:data:`MIN_AMOUNT`, :data:`MAX_AMOUNT`); the total
-    is exact. Ids hold no control characters or lone surrogates.
+    is exact. Ids hold no control characters or lone surrogates. The wallet type is the
+    entries' one (``None`` if none says, ``""`` if they disagree).
     """
     if not items:
         msg = f"{member}: the postback lists no transactions"
         raise MalformedPayloadError(msg)
-    kinds = set()
-    codes: set[str | None] = set()
-    wallets: set[str] = set()
+    withdrawals = None
+    currency = wallet = None
     total = items[0].amount
     for index, item in enumerate(items):
-        status = item.withdrawal_status
-        withdrawal_id = item.withdrawal_id
-        transaction_id = item.transaction_id
-        if withdrawal_id or (status is not None and status != ""):
-            kinds.add(PostbackKind.WITHDRAWAL)
-        elif transaction_id:
-            kinds.add(PostbackKind.DEPOSIT)
-        else:
-            msg = (
-                f"{member}[{index}]: neither a deposit (no transaction_id) nor a withdrawal "
-                "(no withdrawal_id or withdrawal_status)"
-            )
+        is_withdrawal = _is_withdrawal(item, member, index)
+        if withdrawals is not None and is_withdrawal is not withdrawals:
+            msg = f"{member}: the signed entries mix deposits and withdrawals"
             raise MalformedPayloadError(msg)
+        withdrawals = is_withdrawal
         amount = item.amount
         if not MIN_AMOUNT <= amount < MAX_AMOUNT:
-            msg = (
-                f"{member}[{index}].amount: {amount:.40} is outside the amounts a "
-                f"transaction can carry (from {MIN_AMOUNT:f} to below 10^18)"
-            )
-            raise MalformedPayloadError(msg)
+            raise _out_of_bounds(amount, f"{member}[{index}].amount")
         if index:
             total = _exact_add(total, amount)
-        custom_id = item.plugin_custom_order_id
-        if (
-            (transaction_id and not transaction_id.isprintable())
-            or (withdrawal_id and not withdrawal_id.isprintable())
-            or (custom_id and not custom_id.isprintable())
-        ):
-            _refuse_ids((transaction_id, withdrawal_id, custom_id), f"{member}[{index}]")
-        codes.add(item.currency_code)
-        wallet = item.wallet_type
-        if wallet:
-            wallets.add(wallet)
-    if len(kinds) != 1:
-        msg = f"{member}: the signed entries mix deposits and withdrawals"
-        raise MalformedPayloadError(msg)
-    return kinds.pop(), _currency(codes, member, fallback), total, wallets
+        code = item.currency_code
+        if code:
+            if currency is None:
+                currency = code
+            elif code != currency:
+                msg = (
+                    f"{member}: the signed entries mix currencies ({currency!r:.20}, {code!r:.20})"
+                )
+                raise MalformedPayloadError(msg)
+        entry_wallet = item.wallet_type
+        if entry_wallet and entry_wallet != wallet:
+            wallet = entry_wallet if wallet is None else ""
+    kind = PostbackKind.WITHDRAWAL if withdrawals else PostbackKind.DEPOSIT
+    return kind, currency or _fallback_currency(member, fallback), total, wallet
 
 
-def _refuse_ids(ids: tuple[str | None, ...], field: str) -> None:
-    for name, value in zip(_ID_FIELDS, ids, strict=True):
-        if value:
-            _refuse_text(value, f"{field}.{name}")
+def _is_withdrawal(item: WireTransaction, member: str, index: int) -> bool:
+    """Whether an entry is a withdrawal, refusing odd text in its ids.
+
+    A withdrawal entry carries its ``withdrawal_id`` or ``withdrawal_status``; a deposit
+    entry a ``transaction_id`` and neither of those.
+    """
+    status = item.withdrawal_status
+    withdrawal_id = item.withdrawal_id
+    transaction_id = item.transaction_id
+    custom_id = item.plugin_custom_order_id
+    if (
+        (transaction_id and not transaction_id.isprintable())
+        or (withdrawal_id and not withdrawal_id.isprintable())
+        or (custom_id and not custom_id.isprintable())
+    ):
+        for name, value in zip(_ID_FIELDS, (transaction_id, withdrawal_id, custom_id), strict=True):
+            if value:
+                _refuse_text(value, f"{member}[{index}].{name}")
+    if withdrawal_id or (status is not None and status != ""):
+        return True
+    if transaction_id:
+        return False
+    msg = (
+        f"{member}[{index}]: neither a deposit (no transaction_id) nor a withdrawal "
+        "(no withdrawal_id or withdrawal_status)"
+    )
+    raise MalformedPayloadError(msg)
 
 
-def _currency(codes: set[str | None], member: str, fallback: str | None) -> str:
-    """The one currency the entries name (*codes*); if none, *fallback* when it is MMK."""
-    codes.discard(None)
-    codes.discard("")
-    if len(codes) == 1:
-        return codes.pop()  # type: ignore[return-value]
-    if codes:
-        listed = ", ".join(sorted(map(repr, codes)))
-        msg = f"{member}: the signed entries mix currencies ({listed:.100})"
-        raise MalformedPayloadError(msg)
-    # No entry says: only the top-level code is left, unsigned. Taken only when it is the
-    # one currency Wavepay moves, so that an unsigned field can never choose a currency.
+def _out_of_bounds(amount: Decimal, field: str) -> MalformedPayloadError:
+    msg = (
+        f"{field}: {amount:.40} is outside the amounts a transaction can carry "
+        f"(from {MIN_AMOUNT:f} to below 10^18)"
+    )
+    return MalformedPayloadError(msg)
+
+
+def _fallback_currency(member: str, fallback: str | None) -> str:
+    """The currency of entries that name none: *fallback* (unsigned), if it is MMK."""
+    # Only the top-level code is left, unsigned. Taken only when it is the one currency
+    # Wavepay moves, so that an unsigned field can never choose a currency.
     if fallback is not None and fallback in _WALLET_CURRENCIES:
         return fallback
     msg = f"{member}[0].currency_code: the signed entries name no currency"
@@ -298,7 +308,6 @@ def _currency(codes: set[str | None], member: str, fallback: str | None) -> str:
 def _transaction(
     wire: WireTransaction,
     raw: object,
-    field: str,
     currency: str,
     zone: tzinfo,
     *,
@@ -310,7 +319,7 @@ def _transaction(
         amount=Money(wire.amount, currency),
         reference=wire.withdrawal_id or wire.plugin_custom_order_id or None,
         status=status,
-        occurred_at=parse_datetime(activated, zone, field=f"{field}.activated_datetime")
+        occurred_at=parse_datetime(activated, zone, field="activated_datetime")
         if activated
         else None,
         raw=raw if type(raw) is dict else {},
@@ -326,18 +335,16 @@ def _transactions(
     *,
     status: MappedStatus[WithdrawalStatus] | None = None,
 ) -> tuple[PostbackTransaction, ...]:
+    built: list[PostbackTransaction] = []
     try:
-        return tuple(
-            [
-                _transaction(item, raw, f"{member}[{index}]", currency, zone, status=status)
-                for index, (item, raw) in enumerate(zip(items, raw_items, strict=True))
-            ]
-        )
-    except MalformedPayloadError:
-        raise
-    except PayplaneError as exc:  # Money refused the entries' currency code
-        msg = f"{member}[].currency_code: {exc.message}"
+        for item, raw in zip(items, raw_items, strict=True):
+            built.append(_transaction(item, raw, currency, zone, status=status))
+    except PayplaneError as exc:  # a datetime, or a currency code Money refuses
+        field = "activated_datetime" if isinstance(exc, MalformedPayloadError) else "currency_code"
+        message = exc.message.removeprefix("activated_datetime: ")
+        msg = f"{member}[{len(built)}].{field}: {message}"
         raise MalformedPayloadError(msg) from exc
+    return tuple(built)
 
 
 def _check_unsigned(
@@ -347,7 +354,7 @@ def _check_unsigned(
     kind: PostbackKind,
     total: Money,
     *,
-    wallets: set[str],
+    wallet: str | None,
 ) -> None:
     """Refuse unsigned top-level members that contradict the signed entries."""
     direction = wire.direction
@@ -379,9 +386,9 @@ def _check_unsigned(
         msg = f"amount: {amount:.40} contradicts the signed {member}, whose amounts total {total}"
         raise MalformedPayloadError(msg)
     wallet_type = wire.wallet_type
-    if wallet_type and wallets and (len(wallets) != 1 or wallet_type not in wallets):
-        listed = ", ".join(sorted(map(repr, wallets)))
-        msg = f"wallet_type: {wallet_type!r:.40} contradicts the signed {member} ({listed:.80})"
+    if wallet_type and wallet is not None and wallet != wallet_type:
+        signed = f"{wallet!r:.40}" if wallet else "several wallet types"
+        msg = f"wallet_type: {wallet_type!r:.40} contradicts the signed {member} ({signed})"
         raise MalformedPayloadError(msg)
 
 
@@ -434,7 +441,7 @@ def _current(body: VerifiedBody, zone: tzinfo) -> PostbackEvent:
     wire = structure(members, WirePostback, what="the postback")
     items = wire.additional_data
     raw_items: list[Any] = members[member]
-    kind, currency, total, wallets = _entries(items, member, wire.currency_code)
+    kind, currency, total, wallet = _entries(items, member, wire.currency_code)
     status: MappedStatus[Any]
     if kind is PostbackKind.DEPOSIT:
         transactions = _transactions(items, raw_items, member, currency, zone)
@@ -446,7 +453,7 @@ def _current(body: VerifiedBody, zone: tzinfo) -> PostbackEvent:
         transactions = (transaction,)
         reference = transaction.reference
     amount = transactions[0].amount if len(transactions) == 1 else Money(total, currency)
-    _check_unsigned(wire, items, member, kind, amount, wallets=wallets)
+    _check_unsigned(wire, items, member, kind, amount, wallet=wallet)
     return PostbackEvent(
         provider=PROVIDER_ID,
         kind=kind,
@@ -468,13 +475,13 @@ def _legacy(body: VerifiedBody, zone: tzinfo) -> PostbackEvent:
     wire = structure(members, WireLegacyPostback, what="the legacy postback")
     items = wire.transactions
     # Legacy entries carry their currency: the format has no top-level one to fall back on.
-    kind, currency, total, wallets = _entries(items, member, None)
+    kind, currency, total, wallet = _entries(items, member, None)
     if kind is not PostbackKind.DEPOSIT:
         msg = f"{member}: the legacy format carries deposits only, not withdrawals"
         raise MalformedPayloadError(msg)
     transactions = _transactions(items, members[member], member, currency, zone)
     amount = transactions[0].amount if len(transactions) == 1 else Money(total, currency)
-    _check_unsigned(wire, items, member, kind, amount, wallets=wallets)
+    _check_unsigned(wire, items, member, kind, amount, wallet=wallet)
     return PostbackEvent(
         provider=PROVIDER_ID,
         kind=kind,

@@ -381,3 +381,13 @@ def test_datetimes_take_ascii_digits_only(kit: Any, hostile: WavepayProvider, va
     body = body_with(kit, [deposit_entry(activated_datetime=value)])
     with pytest.raises(MalformedPayloadError, match="activated_datetime"):
         hostile.verify_postback(body, {})
+
+
+def test_odd_member_names_round_trip(kit: Any, hostile: WavepayProvider) -> None:
+    """Lone surrogates and NUL in member names, signed or not: kept, and stored alike."""
+    odd = Pairs([("\udfff", "\x00")])
+    entry = Pairs([*deposit_entry(), ("\ud800", "\ud800")])
+    event = hostile.verify_postback(body_with(kit, [entry], **{"\ud800\x00": odd}), {})
+    assert event.raw["\ud800\x00"] == {"\udfff": "\x00"}
+    assert event.transactions[0].raw["\ud800"] == "\ud800"
+    check_round_trip(event)

@@ -73,6 +73,8 @@ def postbacks(count: int, tag: str) -> list[bytes]:
         data = json.loads(json.dumps(seed))
         data["additional_data"] = data["additional_data"][:1]
         data["additional_data"][0]["transaction_id"] = f"{tag}{index:08d}"
+        # The unsigned top-level amount must agree with the one signed entry.
+        data["amount"] = int(data["additional_data"][0]["amount"])
         data["access_key"] = ACCESS
         data["signature"] = postback_signature(ACCESS, PRIVATE, _php_json(data["additional_data"]))
         bodies.append(_php_json(data).encode())

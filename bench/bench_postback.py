@@ -107,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     private = provider.settings.postback_private_key.reveal()
     event = provider.verify_postback(body, {})  # fails loudly if it does not verify
     model = PydanticPostback.model_validate_json(body)
-    assert model.amount == event.amount.amount  # noqa: S101 - the same payload
+    assert [t.amount for t in model.additional_data] == [  # noqa: S101 - the same payload
+        t.amount.amount for t in event.transactions
+    ]
 
     def payplane() -> None:
         provider.verify_postback(body, {})

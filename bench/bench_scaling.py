@@ -62,6 +62,8 @@ def body(converted: int | None, transactions: int | None) -> bytes:
             item["transaction_id"] = f"T{index:09d}"
             items.append(item)
         data["additional_data"] = items
+        # The unsigned top-level amount must agree with the signed entries' sum.
+        data["amount"] = sum(int(item["amount"]) for item in items)
     data["access_key"] = ACCESS
     data["signature"] = postback_signature(ACCESS, PRIVATE, _php_json(data["additional_data"]))
     return _php_json(data).encode()

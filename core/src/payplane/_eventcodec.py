@@ -41,7 +41,10 @@ def _time(value: datetime | None) -> str | None:
 
 
 def event_to_dict(event: PostbackEvent) -> dict[str, object]:
-    """Return *event* as JSON-safe data: amounts as strings, datetimes in ISO 8601."""
+    """Return *event* as JSON-safe data: amounts as strings, datetimes in ISO 8601.
+
+    ``unsigned`` is written as a sorted list of field names.
+    """
     return {
         "provider": event.provider,
         "kind": event.kind.value,
@@ -63,6 +66,7 @@ def event_to_dict(event: PostbackEvent) -> dict[str, object]:
             for t in event.transactions
         ],
         "raw": _plain(event.raw),
+        "unsigned": sorted(event.unsigned),
     }
 
 
@@ -75,10 +79,22 @@ def _parse_time(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
 
+def _unsigned(value: object) -> frozenset[str]:
+    # Events stored before PostbackEvent.unsigned existed have no "unsigned" member.
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        msg = f"unsigned must be a list of field names, not {value!r:.80}"
+        raise TypeError(msg)
+    return frozenset(value)
+
+
 def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
     """Rebuild a :class:`~payplane.PostbackEvent` from :func:`event_to_dict`'s output.
 
-    Decimals inside ``raw`` come back as the strings they were stored as.
+    Decimals inside ``raw`` come back as the strings they were stored as. Data stored
+    before ``PostbackEvent.unsigned`` existed (no ``"unsigned"`` member)
+    loads with an empty set.
 
     Raises:
         MalformedPayloadError: *data* is not a stored event.
@@ -116,6 +132,7 @@ def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
                 for t in data.get("transactions", [])
             ),
             raw=data.get("raw") or {},
+            unsigned=_unsigned(data.get("unsigned")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"not a stored postback event: {exc!r}"

@@ -6,11 +6,13 @@ No wire names here: each provider maps these onto its own JSON.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -53,6 +55,91 @@ def _non_empty(_instance: object, attribute: attrs.Attribute[Any], value: object
         raise ValidationError(attribute.name, msg, limit="non-empty")
 
 
+# C0 and C1 control characters and DEL, and surrogate code points: a lone surrogate
+# cannot be written as UTF-8, so no JSON body, URL or database column can carry it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same, but tab, line feed and carriage return are text.
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# A URL holds no whitespace at all (Unicode spaces included), nor control characters.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NO_CONTROL = "no control characters or lone surrogates"
+
+
+def _refuse_control(field: str, value: str, pattern: re.Pattern[str], limit: str) -> None:
+    found = pattern.search(value)
+    if found is not None:
+        msg = f"holds {found.group()!r} at offset {found.start()}"
+        raise ValidationError(field, msg, limit=limit)
+
+
+def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A non-empty id: no control character (a newline included), no lone surrogate."""
+    _non_empty(instance, attribute, value)
+    assert isinstance(value, str)  # noqa: S101 - _non_empty checked it
+    _refuse_control(attribute.name, value, _CONTROL, _NO_CONTROL)
+
+
+def _optional_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """``None``, or text without control characters or lone surrogates."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, "must be a string", limit="text")
+    _refuse_control(attribute.name, value, _CONTROL, _NO_CONTROL)
+
+
+def _free_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Optional text: tabs and line breaks allowed, other control characters not."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, "must be a string", limit="text")
+    limit = "no control characters but tab and line breaks, no lone surrogates"
+    _refuse_control(attribute.name, value, _CONTROL_BUT_LINES, limit)
+
+
+_URL_LIMIT = "absolute http(s) URL with a host"
+
+
+def _redirect_url(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An optional absolute ``http``/``https`` URL with a host: where a page sends a user."""
+    if value is None:
+        return
+    name = attribute.name
+    if not isinstance(value, str):
+        raise ValidationError(name, "must be a URL string", limit=_URL_LIMIT)
+    found = _NOT_IN_URL.search(value)
+    if found is not None:
+        where = f"{found.group()!r} at offset {found.start()}"
+        msg = f"holds {where}: no whitespace or control characters"
+        raise ValidationError(name, msg, limit=_URL_LIMIT)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError(name, f"{value!r:.200} is not a URL", limit=_URL_LIMIT) from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        msg = f"{value!r:.200} is not an http(s) URL (scheme {parts.scheme!r})"
+        raise ValidationError(name, msg, limit=_URL_LIMIT)
+    if not host:
+        raise ValidationError(name, f"{value!r:.200} has no host", limit=_URL_LIMIT)
+    if parts.username is not None or parts.password is not None:
+        msg = "must not hold user:password@ (a page could show another host to the user)"
+        raise ValidationError(name, msg, limit=_URL_LIMIT)
+
+
+def _text_map(value: Mapping[Any, Any] | None) -> Mapping[str, str]:
+    """``extra`` of a deposit: text keys and values, for a URL or a body."""
+    items: dict[Any, Any] = dict(value or {})
+    for key, item in items.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            msg = f"{key!r:.60}: keys and values must be strings"
+            raise ValidationError("extra", msg, limit="str to str")
+        _refuse_control(f"extra[{key!r}]", key + item, _CONTROL, _NO_CONTROL)
+    return MappingProxyType(items)
+
+
 def _iso_currency(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     iso_currency(value, field=attribute.name)
 
@@ -76,6 +163,13 @@ def _aware(_instance: object, attribute: attrs.Attribute[Any], value: datetime |
 class DepositRequest:
     """Start a deposit: get payment details to show the user, and/or a hosted page URL.
 
+    Checked at construction (a :class:`~payplane.exceptions.ValidationError` names the
+    field): ``customer_id`` is non-empty text, and it, ``reference`` and ``language``
+    hold no control characters (a trailing newline included) or lone surrogates; the URLs
+    are absolute ``http``/``https`` URLs with a host, without whitespace, control
+    characters or ``user:password@`` (so ``"javascript:alert(1)"`` never reaches a hosted
+    page); ``extra`` maps text to text, without control characters.
+
     Attributes:
         customer_id: The platform's stable id of the paying user.
         currency: ISO 4217 code of the deposit.
@@ -90,17 +184,17 @@ class DepositRequest:
         extra: Provider-specific options, documented on each provider's page.
     """
 
-    customer_id: str = attrs.field(validator=_non_empty)
+    customer_id: str = attrs.field(validator=_identifier)
     currency: str = attrs.field(validator=_iso_currency)
     amount: Money | None = None
-    reference: str | None = None
-    language: str | None = None
+    reference: str | None = attrs.field(default=None, validator=_optional_text)
+    language: str | None = attrs.field(default=None, validator=_optional_text)
     payment_details: bool = True
     hosted_page: bool = True
-    success_url: str | None = None
-    fail_url: str | None = None
-    pending_url: str | None = None
-    extra: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    success_url: str | None = attrs.field(default=None, validator=_redirect_url)
+    fail_url: str | None = attrs.field(default=None, validator=_redirect_url)
+    pending_url: str | None = attrs.field(default=None, validator=_redirect_url)
+    extra: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
 
     def __attrs_post_init__(self) -> None:
         if self.amount is not None:
@@ -159,12 +253,15 @@ class ActivationRequest:
         transaction_id: The wallet's transaction id, as the user typed it.
         reference: The platform's unique id for this activation; generated when omitted.
             It is the reference an :class:`~payplane.exceptions.UnknownOutcomeError` carries.
+
+    ``customer_id``, ``transaction_id`` and ``reference`` are non-empty text without
+    control characters or lone surrogates, checked at construction.
     """
 
-    customer_id: str = attrs.field(validator=_non_empty)
+    customer_id: str = attrs.field(validator=_identifier)
     amount: Money = attrs.field(validator=_positive_money)
-    transaction_id: str = attrs.field(validator=_non_empty)
-    reference: str = attrs.field(factory=new_reference, validator=_non_empty)
+    transaction_id: str = attrs.field(validator=_identifier)
+    reference: str = attrs.field(factory=new_reference, validator=_identifier)
 
 
 @attrs.frozen(kw_only=True)
@@ -210,14 +307,18 @@ class WithdrawalRequest:
         comment: A free-text note, where the provider takes one.
         test: Ask the provider to treat this as a test payout.
         extra: Provider-specific fields, documented on each provider's page.
+
+    Checked at construction: ``customer_id``, ``account_number`` and ``reference`` are
+    non-empty text; they and ``account_email`` hold no control characters or lone
+    surrogates; ``comment`` may hold tabs and line breaks but no other control character.
     """
 
-    customer_id: str = attrs.field(validator=_non_empty)
+    customer_id: str = attrs.field(validator=_identifier)
     amount: Money = attrs.field(validator=_positive_money)
-    account_number: str = attrs.field(validator=_non_empty)
-    account_email: str | None = None
-    reference: str = attrs.field(factory=new_reference, validator=_non_empty)
-    comment: str | None = None
+    account_number: str = attrs.field(validator=_identifier)
+    account_email: str | None = attrs.field(default=None, validator=_optional_text)
+    reference: str = attrs.field(factory=new_reference, validator=_identifier)
+    comment: str | None = attrs.field(default=None, validator=_free_text)
     test: bool = False
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map)
 
@@ -271,6 +372,22 @@ class PostbackTransaction:
     raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
 
 
+def _field_names(value: Iterable[str] | object) -> frozenset[str]:
+    """``PostbackEvent.unsigned``: a set of the event's field names."""
+    if type(value) is frozenset and value <= _EVENT_FIELDS:
+        return value  # what providers pass: a module constant, checked at once
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        # frozenset("label") would be a set of letters.
+        msg = "must be a collection of field names"
+        raise ValidationError("unsigned", msg, limit="PostbackEvent field names")
+    names = frozenset(value)
+    if not names <= _EVENT_FIELDS:
+        unknown = ", ".join(sorted(map(repr, names - _EVENT_FIELDS)))
+        msg = f"{unknown:.200} not PostbackEvent fields"
+        raise ValidationError("unsigned", msg, limit="PostbackEvent field names")
+    return names
+
+
 @attrs.frozen(kw_only=True)
 class PostbackEvent:
     """A verified postback (webhook), parsed.
@@ -288,7 +405,15 @@ class PostbackEvent:
         reference: The platform's reference (a withdrawal id), when given.
         occurred_at: When the provider created the event (timezone-aware), when given.
         transactions: The transactions the event covers.
-        raw: The parsed body with unknown fields kept and secrets left out.
+        raw: The parsed body with unknown fields kept and secrets left out. It holds
+            signed and unsigned members alike: each provider's page says which is which.
+        unsigned: The names of this event's fields whose values no signature covers,
+            e.g. ``frozenset({"customer_id", "occurred_at"})``: anyone who can replay a
+            captured postback may have changed them. Cross-check them with your own
+            records before acting on them (the provider's page says how). Empty when
+            the signature covers everything. ``kind``, ``event_key``, ``status``,
+            ``amount`` and ``transactions`` are never listed: a provider takes them from
+            signed data and refuses a postback whose unsigned data contradicts it.
     """
 
     provider: str
@@ -301,3 +426,7 @@ class PostbackEvent:
     occurred_at: datetime | None = attrs.field(default=None, validator=_aware)
     transactions: tuple[PostbackTransaction, ...] = ()
     raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+    unsigned: frozenset[str] = attrs.field(default=frozenset(), converter=_field_names)
+
+
+_EVENT_FIELDS = frozenset(attrs.fields_dict(PostbackEvent))

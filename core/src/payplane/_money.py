@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 import attrs
@@ -17,6 +17,18 @@ __all__ = ["Currency", "Money", "iso_currency", "to_decimal"]
 # so Money accepts any upper-case code of 2-12 letters and digits; requests that go to a
 # provider insist on ISO 4217 through `iso_currency`.
 _CODE = re.compile(r"[A-Z][A-Z0-9]{1,11}")
+
+# Decimal notation in ASCII, optionally in the exponent form str(Decimal) itself writes
+# ("1E-7", "1.5E+3"), so that every str(Money) and Money.to_dict() reads back exactly.
+# Decimal(str) also takes whitespace, "_" between digits, non-ASCII digits (fullwidth,
+# Arabic-Indic, Myanmar...), ".5", "5." and "Infinity": none of those is this notation.
+_DECIMAL_NOTATION = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_AMOUNT_NOTATION = "ASCII decimal notation, [+-]digits[.digits][e[+-]digits]"
+
+# Money arithmetic is exact: with this context +, - and * never round (the precision is
+# the largest libmpdec has; it allocates only what a result needs) and any inexact result
+# would raise instead of passing silently. The default context rounds to 28 digits.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact])
 
 
 @attrs.frozen
@@ -46,15 +58,23 @@ def iso_currency(code: str, *, field: str = "currency") -> Currency:
 
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
-    """Convert *value* to a finite ``Decimal`` without losing or inventing precision.
+    r"""Convert *value* to a finite ``Decimal`` without losing or inventing precision.
 
     Accepted: ``Decimal``, ``int`` (not ``bool``), ``str`` in decimal notation, and a
     ``float`` only when its binary value is exactly the decimal it prints as (``6000.0``,
     ``0.5``, ``0.25``). ``0.1`` is refused: as a binary float it is
     0.1000000000000000055511151231257827..., so pass ``"0.1"`` or ``Decimal("0.1")``.
 
+    Decimal notation is ASCII: an optional sign, digits, optionally a point followed by
+    digits (``"6000"``, ``"-1.10"``, ``"+0.5"``), and optionally an exponent, the form
+    ``str(Decimal)`` writes (``"1E-7"``, ``"6.0e3"``). Nothing else that ``Decimal()``
+    would take: no surrounding whitespace (``" 6000"`` or a trailing newline), no ``"_"``
+    (``"6_000"``), no non-ASCII digits (fullwidth ``"\uff16\uff10\uff10\uff10"``,
+    Arabic-Indic, Myanmar), no ``".5"`` or ``"5."``.
+
     Raises:
-        ValidationError: NaN, an infinity, an inexact float, a bool or anything else.
+        ValidationError: NaN, an infinity, an inexact float, a bool, text that is not
+            decimal notation (the limit names the notation), or anything else.
     """
     if type(value) is Decimal and value.is_finite():
         return value  # the common case (parsed JSON, Money arithmetic), decided at once
@@ -75,11 +95,7 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
             raise ValidationError(field, msg, limit="exact float")
         result = Decimal(repr(value)) if exact.is_finite() else exact
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            msg = f"{value!r} is not a decimal number"
-            raise ValidationError(field, msg, limit="finite decimal") from None
+        result = _parse(value, field)
     else:
         msg = f"{type(value).__name__} is not an amount"
         raise ValidationError(field, msg, limit="finite decimal")
@@ -87,6 +103,27 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
         msg = f"{result} is not a finite number"
         raise ValidationError(field, msg, limit="finite decimal")
     return result
+
+
+def _parse(text: str, field: str) -> Decimal:
+    # Plain ASCII digits (most amounts on the wire, "6000") need no regex: on ASCII text
+    # isdigit() is 0-9 only.
+    if not (text.isascii() and text.isdigit()) and _DECIMAL_NOTATION.fullmatch(text) is None:
+        hint = ""
+        if text != text.strip():
+            hint = " (surrounding whitespace: strip it first)"
+        elif not text.isascii():
+            hint = " (only the ASCII digits 0-9 are decimal notation)"
+        elif "_" in text:
+            hint = " (write the digits without '_')"
+        msg = f"{text!r:.60} is not a decimal number{hint}"
+        raise ValidationError(field, msg, limit=_AMOUNT_NOTATION)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        # The notation matched, but the exponent is beyond what Decimal represents.
+        msg = f"{text!r:.60} has an exponent out of range"
+        raise ValidationError(field, msg, limit="finite decimal") from None
 
 
 # Codes already found valid: most checks are of a handful of codes (MMK, USD, ...), and a
@@ -121,6 +158,8 @@ class Money:
     ``+``, ``-`` and ordering work within one currency and raise
     :class:`~payplane.exceptions.CurrencyMismatchError` across two; ``==`` across two
     currencies is ``False``. Multiplying by an ``int`` or ``Decimal`` scales the amount.
+    Arithmetic is exact whatever the number of digits (``decimal``'s default context
+    would round to 28 significant digits; Money never rounds).
 
     Attributes:
         amount: The amount.
@@ -140,23 +179,23 @@ class Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other, "add")
-        return Money(self.amount + other.amount, self.currency)
+        return Money(_EXACT.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: object) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other, "subtract")
-        return Money(self.amount - other.amount, self.currency)
+        return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
             return NotImplemented
-        return Money(self.amount * factor, self.currency)
+        return Money(_EXACT.multiply(self.amount, factor), self.currency)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(_EXACT.minus(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other, "compare")

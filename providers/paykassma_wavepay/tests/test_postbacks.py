@@ -49,12 +49,18 @@ def test_seed_withdrawal_matches_vector(kit: Any, vectors: dict[str, Any], withd
 
 
 def test_seed_deposit_event(kit: Any, provider: WavepayProvider, deposit: Any) -> None:
-    """The seed's deposit postback parses with exact amounts and aware datetimes."""
+    """The seed's deposit postback parses with exact amounts and aware datetimes.
+
+    Its amount is the signed transactions' sum, 100 + 6000: the seed's unsigned top-level
+    amount says 6000, the amount of one of them, which is accepted but not used.
+    """
     event = provider.verify_postback(kit.signed_body(deposit), {})
     assert event.kind is PostbackKind.DEPOSIT
     assert event.status.status is DepositStatus.SUCCEEDED
     assert event.status.raw == "ingoing"
-    assert event.amount == Money("6000", "MMK")
+    assert event.amount == Money("6100", "MMK")
+    assert event.raw["amount"] == 6000
+    assert event.unsigned == {"customer_id", "occurred_at"}
     assert event.customer_id == "7848747947846"
     assert event.occurred_at == datetime(2023, 8, 1, 13, 37, 42, tzinfo=PLUS8)
     assert event.occurred_at is not None
@@ -73,6 +79,7 @@ def test_seed_withdrawal_event(kit: Any, provider: WavepayProvider, withdrawal: 
     assert event.status.status is WithdrawalStatus.SUCCEEDED
     assert event.status.raw == 1
     assert event.reference == "10319"
+    assert event.unsigned == {"customer_id", "occurred_at"}
     assert event.amount == Money("20000", "MMK")
     assert event.event_key == "outgoing:10319:1"
     [transaction] = event.transactions
@@ -154,6 +161,7 @@ def test_legacy(kit: Any, vectors: dict[str, Any]) -> None:
     assert event.event_key == "ingoing:A1B2C3D4E5"
     assert event.amount == Money("6000", "MMK")
     assert event.customer_id == "77"
+    assert event.unsigned == {"customer_id"}
     assert event.raw["stockpiling"]["MMK"] == Money("9674.75", "MMK")
     assert event.transactions[0].occurred_at == datetime(2023, 8, 1, 13, 38, 2, tzinfo=PLUS8)
 
@@ -230,7 +238,7 @@ def test_unknown_direction(kit: Any, provider: WavepayProvider, deposit: Any) ->
 
 def test_flipped_direction(kit: Any, provider: WavepayProvider, withdrawal: Any) -> None:
     """A withdrawal postback whose unsigned direction says ingoing is refused."""
-    with pytest.raises(MalformedPayloadError, match="transaction_id"):
+    with pytest.raises(MalformedPayloadError, match="direction: 'ingoing' contradicts"):
         provider.verify_postback(kit.signed_body({**withdrawal, "direction": "ingoing"}), {})
 
 

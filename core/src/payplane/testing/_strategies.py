@@ -36,6 +36,10 @@ _ISO_CODES = tuple(sorted(code for code, exp in ISO_4217_EXPONENTS.items() if ex
 _WORD = st.text(
     alphabet=st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=12
 )
+# Any text a request's id fields take: no control characters (Cc), no lone surrogates (Cs).
+_ID_TEXT = st.characters(exclude_categories=("Cc", "Cs"))
+# Free text (a comment): the same, plus tabs and line breaks.
+_FREE_TEXT = _ID_TEXT | st.sampled_from("\t\n\r")
 
 
 def _codes(currencies: Iterable[str] | None) -> tuple[str, ...]:
@@ -105,12 +109,16 @@ def money(
 
 
 def customer_ids() -> st.SearchStrategy[str]:
-    """Platform user ids: short ASCII words, digits, UUIDs and, rarely, long text."""
+    """Platform user ids: short ASCII words, digits, UUIDs and, rarely, long text.
+
+    The long text is any Unicode but control characters and lone surrogates, which
+    requests refuse.
+    """
     return st.one_of(
         _WORD,
         st.integers(min_value=1, max_value=10**15).map(str),
         st.uuids().map(str),
-        st.text(min_size=1, max_size=300).filter(str.strip),
+        st.text(alphabet=_ID_TEXT, min_size=1, max_size=300).filter(str.strip),
     )
 
 
@@ -176,7 +184,7 @@ def withdrawal_requests(
         ),
         account_email=st.none() | _WORD.map(lambda word: f"{word}@example.com"),
         reference=references(),
-        comment=st.none() | st.text(max_size=40),
+        comment=st.none() | st.text(alphabet=_FREE_TEXT, max_size=40),
         test=st.booleans(),
     )
 

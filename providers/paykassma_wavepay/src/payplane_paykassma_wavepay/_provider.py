@@ -488,12 +488,19 @@ class WavepayProvider:
         body: bytes,
         headers: Mapping[str, str],  # noqa: ARG002 - the protocol's; Paykassma signs no header
     ) -> PostbackEvent:
-        """Verify a postback body, then parse it (headers are not used).
+        """Verify a postback body, then parse it, signed data deciding (headers are not used).
+
+        The event's kind, amount, currency and transactions come from the signed
+        ``additional_data`` (legacy: ``transactions``); ``customer_id`` and
+        ``occurred_at`` come from unsigned members, as ``event.unsigned`` says.
 
         Raises:
             PayloadTooLargeError: over ``max_postback_bytes``.
             SignatureError: wrong ``access_key`` or signature.
-            MalformedPayloadError: not a postback.
+            MalformedPayloadError: not a postback; an unsigned ``direction``, ``amount``,
+                ``currency_code`` or ``wallet_type`` contradicting the signed entries;
+                a repeated name in the signed member; nesting deeper than 32 levels;
+                numbers or text the event could not hold (see the provider's page).
         """
         settings = self.settings
         verified = verify_body(

@@ -13,12 +13,12 @@ import json
 import json.decoder
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from payplane.exceptions import MalformedPayloadError
 
-__all__ = ["ScanOnce", "decimal_scanner", "loads", "scan_object"]
+__all__ = ["ScanOnce", "decimal_scanner", "exact_number", "loads", "scan_object", "strict_scanner"]
 
 ScanOnce = Callable[[str, int], tuple[Any, int]]
 """A JSON value scanner: ``(text, start) -> (value, end)`` (``JSONDecoder.scan_once``)."""
@@ -50,9 +50,46 @@ def _reject_constant(name: str) -> Any:  # noqa: ANN401 - a json.JSONDecoder hoo
     raise ValueError(msg)
 
 
-_DECIMAL_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def exact_number(text: str) -> Decimal:
+    """Read a JSON number with a fraction or exponent as ``Decimal`` (a ``parse_float``).
+
+    Raises:
+        ValueError: an exponent beyond what ``Decimal`` represents
+            (``1e9999999999999999999``), where ``Decimal`` itself raises
+            ``InvalidOperation``, which a JSON scanner would let escape.
+    """
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        msg = f"the number {text:.40} is out of range"
+        raise ValueError(msg) from None
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                msg = f"the member {name!r} appears twice in one object"
+                raise ValueError(msg)
+            seen.add(name)
+    return members
+
+
+_DECIMAL_DECODER = json.JSONDecoder(parse_float=exact_number, parse_constant=_reject_constant)
 decimal_scanner: ScanOnce = _DECIMAL_DECODER.scan_once  # type: ignore[attr-defined]
 """Scans one JSON value; numbers with a fraction or exponent become ``Decimal``."""
+
+strict_scanner: ScanOnce = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_float=exact_number, parse_constant=_reject_constant, object_pairs_hook=_unique_members
+).scan_once
+""":data:`decimal_scanner` that also refuses a member name repeated in any object.
+
+For a signed member: which of two values a signature covers would be ambiguous (json
+keeps the last; another reader may keep the first). It costs more than
+:data:`decimal_scanner`, so it is used only where a signature depends on it.
+"""
 
 
 def loads(text: str | bytes) -> Any:  # noqa: ANN401 - JSON is untyped until structured

@@ -127,13 +127,15 @@ class VerifiedBody:
         members: The top-level members, parsed, ``access_key`` and ``signature`` removed.
         signed_member: ``"additional_data"`` (current format) or ``"transactions"``
             (legacy format).
+        signed_text: The signed member's raw JSON text, as the signature covers it.
     """
 
-    __slots__ = ("members", "signed_member")
+    __slots__ = ("members", "signed_member", "signed_text")
 
-    def __init__(self, members: dict[str, Any], signed_member: str) -> None:
+    def __init__(self, members: dict[str, Any], signed_member: str, signed_text: str) -> None:
         self.members = members
         self.signed_member = signed_member
+        self.signed_text = signed_text
 
 
 def _same(given: object, expected: str) -> bool:
@@ -182,14 +184,15 @@ def verify_body(
         msg = "the postback's access_key does not match the configured postback_access_key"
         raise SignatureError(msg)
     start, end = spans[signed_member]
-    expected = postback_signature(access_key, private_key, text[start:end].encode())
+    signed_text = text[start:end]
+    expected = postback_signature(access_key, private_key, signed_text.encode())
     if not _same(given_signature, expected):
         msg = (
             "the postback signature does not match: the body was altered, or "
             "postback_private_key is wrong"
         )
         raise SignatureError(msg)
-    return VerifiedBody(members, signed_member)
+    return VerifiedBody(members, signed_member, signed_text)
 
 
 def verify_postback_body(body: bytes, access_key: str, private_key: str) -> None:

@@ -19,7 +19,7 @@ from cattrs.cols import homogenous_tuple_structure_factory
 
 from payplane import Money, to_decimal
 from payplane.exceptions import MalformedPayloadError
-from payplane_paykassma_wavepay._rawjson import ScanOnce
+from payplane_paykassma_wavepay._rawjson import ScanOnce, exact_number
 
 __all__ = [
     "ConvertedAmounts",
@@ -60,7 +60,7 @@ def _reject_constant(name: str) -> Any:  # noqa: ANN401 - a json.JSONDecoder hoo
 # about 180 of them, most never looked at, and turning each into Decimal and Money up
 # front would cost three times the rest of verifying and parsing the postback.
 _SHAPE_SCANNER: ScanOnce = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
-_EXACT = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_EXACT = json.JSONDecoder(parse_float=exact_number, parse_constant=_reject_constant)
 
 
 class ConvertedAmounts(Mapping[str, Money]):
@@ -97,7 +97,9 @@ class ConvertedAmounts(Mapping[str, Money]):
         """Check *parsed* (what a JSON scanner made of *text*) and wrap *text*.
 
         Raises:
-            ValueError: not an object of currency code to number.
+            ValueError: not an object of currency code to number, or a number no
+                ``Decimal`` can hold (``1e9999999999999999999``: the float scanner
+                makes it ``inf``).
         """
         if not isinstance(parsed, dict):
             msg = "expected an object of currency code to amount"
@@ -110,6 +112,10 @@ class ConvertedAmounts(Mapping[str, Money]):
             if _CODES.fullmatch(joined) is None or joined.count(",") != len(parsed) - 1:
                 msg = "every key must be an upper-case currency code"
                 raise ValueError(msg)
+            # This is the scanner's slow path (the compact fast path only passes numbers
+            # of at most 100 digits and 4 exponent digits): read the amounts exactly now,
+            # so that a map that verifies can always be read later.
+            _EXACT.decode(text)
         # Only the keys of the float-valued dict are kept.
         return cls(text, parsed.keys())
 
@@ -253,12 +259,21 @@ class WirePostback:
 
 @attrs.frozen(kw_only=True)
 class WireLegacyPostback:
-    """A postback in the legacy format (``access_key`` and ``signature`` left out)."""
+    """A postback in the legacy format (``access_key`` and ``signature`` left out).
+
+    The legacy format has no ``direction``, ``amount``, ``currency_code`` or
+    ``wallet_type``: they are read, when a body carries them, only to refuse one that
+    contradicts its signed transactions.
+    """
 
     transactions: tuple[WireTransaction, ...]
     label: WireId | None = None
     stockpiling_id: WireId | None = None
     stockpiling: ConvertedAmounts | None = attrs.field(default=None, eq=False)
+    direction: str | None = None
+    amount: Decimal | None = None
+    currency_code: str | None = None
+    wallet_type: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -441,6 +456,20 @@ def _fast_optional_id(value: object) -> str | None:
     raise TypeError
 
 
+def _fast_decimal(value: object) -> Decimal:
+    """The ``Decimal`` hook for the amounts postbacks carry most: ``"6000"``, ``6000``."""
+    kind = type(value)
+    if kind is str:
+        # ASCII digits only: plain decimal notation, nothing to_decimal would refuse.
+        if value.isdigit() and value.isascii():  # type: ignore[attr-defined]
+            return Decimal(value)  # type: ignore[arg-type]
+    elif kind is int:
+        return Decimal(value)  # type: ignore[arg-type]
+    elif kind is Decimal and value.is_finite():  # type: ignore[attr-defined]
+        return value  # type: ignore[return-value]
+    return _decimal(value, Decimal)
+
+
 def _fast_transaction(item: object) -> WireTransaction:
     """Structure one transaction; raise ``TypeError``/``KeyError`` to hand over to cattrs."""
     if type(item) is not dict:
@@ -459,9 +488,7 @@ def _fast_transaction(item: object) -> WireTransaction:
         raise TypeError
     amount = item["amount"]
     return WireTransaction(
-        amount=amount
-        if type(amount) is Decimal and amount.is_finite()
-        else _decimal(amount, Decimal),
+        amount=_fast_decimal(amount),
         currency_code=currency_code,
         wallet_type=wallet_type,
         transaction_id=transaction_id
@@ -496,12 +523,9 @@ def _fast_postback(data: dict[str, Any]) -> WirePostback:
         or (converted is not None and type(converted) is not ConvertedAmounts)
     ):
         raise TypeError
-    amount = data["amount"]
     return WirePostback(
         direction=direction,
-        amount=amount
-        if type(amount) is Decimal and amount.is_finite()
-        else _decimal(amount, Decimal),
+        amount=_fast_decimal(data["amount"]),
         currency_code=currency,
         additional_data=tuple([_fast_transaction(item) for item in items]),
         label=_fast_optional_id(get("label")),  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from payplane._inbox import Inbox
 from payplane.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    import starlette.applications
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -28,7 +28,7 @@ def _content_length(value: str | None) -> int | None:
     return int(value)
 
 
-def postback_app(inbox: Inbox) -> Starlette:
+def postback_app(inbox: Inbox) -> starlette.applications.Starlette:
     """Return an ASGI app that feeds ``POST /{provider}`` to *inbox*.
 
     Mount it where the provider sends postbacks, for example at ``/postbacks``

@@ -357,6 +357,9 @@ class MemoryStore:
         rejected_max_age: How long to keep a refused delivery (``None``: forever).
     """
 
+    rejected_limit: int | None
+    rejected_max_age: timedelta | None
+
     def __init__(
         self,
         *,
@@ -571,6 +574,8 @@ class _SqlStore:
     """
 
     placeholder = "?"
+    rejected_limit: int | None
+    rejected_max_age: timedelta | None
 
     def __init__(self, *, rejected_limit: int | None, rejected_max_age: timedelta | None) -> None:
         self.rejected_limit, self.rejected_max_age = _retention(rejected_limit, rejected_max_age)

@@ -107,7 +107,8 @@ class PostgresStore(_SqlStore):
             writes schema, and raises :class:`~payplane.exceptions.ConfigurationError`
             ``"no payplane inbox in this database"`` when they are missing.
         max_connections: The pool's largest size. A delivery holds one connection
-            while it records and one while it applies (not both at once).
+            while it records and one while it applies (not both at once); a handler
+            that reads the store while it applies takes a second one.
         timeout: Seconds to wait for a connection (from the pool, or when connecting
             at construction) before answering "send again" (or raising).
         rejected_limit: How many refused deliveries to keep, the newest (``None``: all).
@@ -126,7 +127,7 @@ class PostgresStore(_SqlStore):
         conninfo: str,
         *,
         create: bool = True,
-        max_connections: int = 10,
+        max_connections: int = 20,
         timeout: float = 10.0,
         rejected_limit: int | None = DEFAULT_REJECTED_LIMIT,
         rejected_max_age: timedelta | None = DEFAULT_REJECTED_MAX_AGE,

@@ -324,6 +324,50 @@ def test_secret_repeated_in_a_member_is_scrubbed_from_every_stored_text(
     assert record.event.amount == payplane.Money("10.5", "USD")
 
 
+SLASHED_SECRET = "fake/webhook+secret/01"  # made up; base64 keys hold slashes
+
+
+def _escaped_secret_delivery(secret: str, escaped: str) -> tuple[bytes, dict[str, str]]:
+    """A delivery whose body writes *secret* JSON-escaped, as *escaped*."""
+    body = (
+        '{"kind":"deposit","id":"d1","status":"paid","amount":"10.5","currency":"USD",'
+        f'"note":"{escaped}"}}'
+    ).encode()
+    return body, {"x-signature": payplane_fakepsp.sign(body, secret)}
+
+
+def test_secret_written_escaped_is_scrubbed_from_the_stored_event(
+    store: payplane.Store, registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A secret the body writes JSON-escaped (``\\u002d``) is parsed plain: *** in the event."""
+    inbox = kit.fake_inbox(store, registry, settings, kit.Recorder())
+    delivery = _escaped_secret_delivery(SECRET, SECRET.replace("-", "\\u002d"))
+    assert inbox.receive("fakepsp", *delivery).status_code == 204
+    record = inbox.get("fakepsp", "deposit:d1:paid")
+    assert record is not None
+    assert record.event.raw["note"] == "***"
+
+
+@pytest.mark.xfail(
+    reason="needs payplane._secrets.Redactor to find JSON-escaped forms (issue 10, kind 5)",
+    strict=True,
+)
+def test_secret_written_escaped_is_scrubbed_from_the_stored_body(
+    store: payplane.Store, registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """A secret with slashes, written ``\\/`` as PHP does, is *** in the stored body too."""
+    inbox = kit.fake_inbox(
+        store, registry, {**settings, "webhook_secret": SLASHED_SECRET}, kit.Recorder()
+    )
+    escaped = SLASHED_SECRET.replace("/", "\\/")
+    body, headers = _escaped_secret_delivery(SLASHED_SECRET, escaped)
+    assert inbox.receive("fakepsp", body, headers).status_code == 204
+    record = inbox.get("fakepsp", "deposit:d1:paid")
+    assert record is not None
+    assert record.event.raw["note"] == "***"
+    assert record.body == body.replace(escaped.encode(), b"***")
+
+
 class Deep(payplane_fakepsp.FakeProvider):
     """FakePSP whose events carry a raw member nested *DEPTH* levels deep."""
 

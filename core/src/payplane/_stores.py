@@ -625,46 +625,21 @@ class _SqlStore:
         """Return *value* as this database stores a time."""
         return value.isoformat(timespec="microseconds")
 
-    def _run(self, work: Callable[[Any], _T]) -> _T:
-        """Run the idempotent *work* on a connection; once more on a fresh one if it dies."""
+    def _twice(self, work: Callable[[Any], _T], *, keep: bool) -> tuple[Any, Any, _T]:
+        """Run *work* on a connection; once more on a fresh one if the connection dies.
+
+        Only for work that is safe to repeat. With *keep*, the connection is returned
+        with the result, still in the transaction *work* opened; otherwise it is
+        released. No connection to be had at all (the database is down) is not retried:
+        a retry would only wait as long again.
+        """
         for attempt in (1, 2):
-            # No connection to be had (the database is down): a retry would only wait
-            # as long again.
             conn, token = self._acquire()
             try:
                 result = work(conn)
             except Exception as exc:
                 lost = self._lost(exc, conn)
-                self._release(conn, token, lost=lost)
-                if not lost:
-                    raise
-                if attempt == 2:  # noqa: PLR2004 - the one retry
-                    if isinstance(exc, StoreUnavailableError):
-                        raise
-                    msg = f"database connection lost: {exc}"
-                    raise StoreUnavailableError(msg) from exc
-                self._recover()
-                continue
-            self._release(conn, token, lost=False)
-            return result
-        raise AssertionError  # pragma: no cover - the loop returns or raises
-
-    def _rollback_quietly(self, conn: Any) -> None:  # noqa: ANN401
-        # Nothing to roll back, or the connection is gone: either way, nothing to do.
-        with contextlib.suppress(Exception):
-            conn.execute("ROLLBACK")
-
-    def _begin_apply(
-        self, provider: str, event_key: str, wait: float
-    ) -> tuple[Any, Any, RecordState]:
-        """Acquire a connection and lock the event, once more on a fresh one if it dies."""
-        for attempt in (1, 2):
-            conn, token = self._acquire()
-            try:
-                state = self._begin_locked(conn, provider, event_key, wait)
-            except Exception as exc:
-                lost = self._lost(exc, conn)
-                if not lost:
+                if keep and not lost:
                     self._rollback_quietly(conn)
                 self._release(conn, token, lost=lost)
                 if not lost:
@@ -676,8 +651,27 @@ class _SqlStore:
                     raise StoreUnavailableError(msg) from exc
                 self._recover()
                 continue
-            return conn, token, state
+            if not keep:
+                self._release(conn, token, lost=False)
+            return conn, token, result
         raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def _run(self, work: Callable[[Any], _T]) -> _T:
+        """Run the idempotent *work* on a connection; once more on a fresh one if it dies."""
+        return self._twice(work, keep=False)[2]
+
+    def _rollback_quietly(self, conn: Any) -> None:  # noqa: ANN401
+        # Nothing to roll back, or the connection is gone: either way, nothing to do.
+        with contextlib.suppress(Exception):
+            conn.execute("ROLLBACK")
+
+    def _begin_apply(
+        self, provider: str, event_key: str, wait: float
+    ) -> tuple[Any, Any, RecordState]:
+        """Acquire a connection and lock the event, once more on a fresh one if it dies."""
+        return self._twice(
+            lambda conn: self._begin_locked(conn, provider, event_key, wait), keep=True
+        )
 
     @contextmanager
     def applying(self, provider: str, event_key: str, *, wait: float) -> Iterator[_SqlApply]:

@@ -270,7 +270,7 @@ def test_database_down_during_delivery_asks_for_a_resend(
     settings: dict[str, object],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No connection to be had: the provider's 'send again', never an exception."""
+    """No connection to be had: a delivery gets 'send again'; an operator a ConnectionError."""
     inbox, creditor = _inbox(pg_store, registry, settings)
 
     def no_connection() -> Any:
@@ -282,6 +282,9 @@ def test_database_down_during_delivery_asks_for_a_resend(
     body, _ = kit.delivery("d2")
     assert inbox.receive("fakepsp", body, {"x-signature": "0" * 64}).status_code == 503
     assert creditor.calls == 0
+    # An operator's read is told plainly.
+    with pytest.raises(ConnectionError, match="no PostgreSQL connection"):
+        inbox.records()
 
 
 # -- SQLite ----------------------------------------------------------------------------------

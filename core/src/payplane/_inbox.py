@@ -514,7 +514,12 @@ class Inbox:
     # -- operations --------------------------------------------------------------------
 
     def get(self, provider: str, event_key: str) -> InboxRecord | None:
-        """Return the record of one event, or ``None``."""
+        """Return the record of one event, or ``None``.
+
+        The operations (this, :meth:`records`, :meth:`rejected`, :meth:`retry`,
+        :meth:`replay`) raise :class:`ConnectionError` when the database cannot be
+        reached, after one retry on a fresh connection.
+        """
         return self.store.get(provider, event_key)
 
     def records(

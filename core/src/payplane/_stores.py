@@ -152,8 +152,12 @@ class InboxBusyError(Exception):
     """Another worker holds the event's lock for longer than the receiver may wait."""
 
 
-class StoreUnavailableError(Exception):
+class StoreUnavailableError(ConnectionError):
     """The database cannot be reached, or the connection was lost mid-way.
+
+    A :class:`ConnectionError`, which is how it reaches callers of the read side
+    (:meth:`Inbox.get <payplane.Inbox.get>`, ``records``, ``rejected``, ``retry``,
+    ``replay``); a delivery gets the provider's "send again" instead.
 
     Raised after the store's one retry on a fresh connection also failed, or when the
     loss happened where a retry is not the store's to decide (inside an apply

@@ -407,6 +407,24 @@ def test_event_nesting_beyond_the_limit_refused_and_kept(
         assert handler.calls == 0
 
 
+def test_surrogate_pair_read_as_two_characters_is_refused_and_kept(
+    store: payplane.Store, registry: payplane.Registry, settings: dict[str, object]
+) -> None:
+    """CESU-8 bytes FakePSP reads leniently as two surrogates: 400 and kept, not altered."""
+    inbox = kit.fake_inbox(store, registry, settings, kit.Recorder())
+    # One emoji written as two 3-byte surrogates (CESU-8): not UTF-8, and JSON text
+    # could only ever mean the one character.
+    split = "\ud83d\ude00".encode("utf-8", "surrogatepass")
+    body, headers = kit.delivery("d1")
+    body = body[:-1] + b', "note": "' + split + b'"}'
+    headers = {"x-signature": payplane_fakepsp.sign(body, SECRET)}
+    answer = inbox.receive("fakepsp", body, headers)
+    assert answer.status_code == 400
+    assert "surrogate pair as two separate characters" in json.loads(answer.content)["error"]
+    assert [r.body for r in inbox.rejected()] == [body]
+    assert inbox.get("fakepsp", "deposit:d1:paid") is None
+
+
 class Odd(payplane_fakepsp.FakeProvider):
     """FakePSP whose event keys and error messages hold what no text column takes."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -111,6 +112,12 @@ def event_to_json(
         raise MalformedPayloadError(too_deep) from exc
     if _depth_over(data, text, max_depth):
         raise MalformedPayloadError(too_deep)
+    if "\\ud" in text and _split_pair(data):
+        msg = (
+            "the event holds a surrogate pair as two separate characters (bytes that are "
+            "not UTF-8, read leniently), which JSON cannot keep apart"
+        )
+        raise MalformedPayloadError(msg)
     if scrub is not None and _may_hold(text, scrub):
         text = _encode(_stored(data, scrub, max_depth))
     return text
@@ -130,6 +137,26 @@ def _depth_over(data: object, text: str, limit: int) -> bool:
         for child in children:  # type: ignore[attr-defined]
             if type(child) is dict or type(child) is list:
                 push((child, depth + 1))
+    return False
+
+
+# A high surrogate followed by a low one: JSON writes them as the escape of one astral
+# character, so a string holding them as two characters cannot be stored exactly.
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _split_pair(data: object) -> bool:
+    """Whether a string in *data* (names too) holds a surrogate pair as two characters."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is str and not item.isascii() and _PAIR.search(item):
+            return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -278,7 +279,8 @@ def test_handler_writes_commit_with_the_applied_mark(
 ) -> None:
     """Writes through the inbox's transaction roll back when the handler fails."""
     store = payplane.SQLiteStore(tmp_path / "inbox.sqlite3")
-    store._conn().execute("CREATE TABLE credits (event_key TEXT PRIMARY KEY)")
+    with contextlib.closing(sqlite3.connect(tmp_path / "inbox.sqlite3")) as conn:
+        conn.execute("CREATE TABLE credits (event_key TEXT PRIMARY KEY)")
     fail = [True]
 
     def credit(event: PostbackEvent, transaction: InboxTransaction) -> None:

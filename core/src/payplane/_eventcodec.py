@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +15,7 @@ from payplane._money import Money
 from payplane._status import DepositStatus, MappedStatus, WithdrawalStatus
 from payplane.exceptions import MalformedPayloadError
 
-__all__ = ["event_from_dict", "event_to_dict", "event_to_json"]
+__all__ = ["MAX_EVENT_DEPTH", "event_from_dict", "event_to_dict", "event_to_json"]
 
 
 def _plain(value: object) -> object:
@@ -70,9 +72,186 @@ def event_to_dict(event: PostbackEvent) -> dict[str, object]:
     }
 
 
-def event_to_json(event: PostbackEvent) -> str:
-    """Return *event* as compact JSON text."""
-    return json.dumps(event_to_dict(event), separators=(",", ":"), ensure_ascii=False)
+MAX_EVENT_DEPTH = 64
+"""How deeply :func:`event_to_json` lets an event's JSON nest (the event object is level 1).
+
+Far beyond any real postback (Paykassma's nest 5 levels), and far within what Python's
+JSON reader can read back from any call depth."""
+
+# Members of event_to_dict's output that are structure, not free text: never scrubbed,
+# so that a stored event always rebuilds.
+_STRUCTURE = frozenset({"provider", "kind", "event_key", "amount", "occurred_at"})
+
+# ensure_ascii: every non-ASCII character, lone surrogates and NUL included, is written
+# as a \u escape, so the text fits any text column (PostgreSQL's text cannot hold NUL,
+# UTF-8 cannot hold a lone surrogate) and reads back exactly.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
+def event_to_json(
+    event: PostbackEvent,
+    *,
+    scrub: Callable[[str], str] | None = None,
+    max_depth: int = MAX_EVENT_DEPTH,
+) -> str:
+    """Return *event* as compact ASCII JSON text, which :func:`event_from_dict` reads back.
+
+    Args:
+        event: The event.
+        scrub: Applied to every free-text string (names and values inside ``raw``, the
+            customer id, references, transaction ids, raw statuses) to remove secrets;
+            the structure (kind, key, amounts, times, statuses) is kept as is. A scrub
+            with a ``forms`` attribute (a :class:`~payplane._secrets.Redactor`) runs only
+            when one of its forms occurs in the text.
+        max_depth: The deepest nesting written, counting the event object as 1.
+
+    Raises:
+        MalformedPayloadError: the event nests deeper than *max_depth*.
+    """
+    too_deep = f"the event nests deeper than {max_depth} levels"
+    try:
+        data = event_to_dict(event)
+        text = _encode(data)
+    except RecursionError as exc:
+        raise MalformedPayloadError(too_deep) from exc
+    if _depth_over(data, text, max_depth):
+        raise MalformedPayloadError(too_deep)
+    if "\\ud" in text and _split_pair(data):
+        msg = (
+            "the event holds a surrogate pair as two separate characters (bytes that are "
+            "not UTF-8, read leniently), which JSON cannot keep apart"
+        )
+        raise MalformedPayloadError(msg)
+    if scrub is not None and _may_hold(text, scrub):
+        text = _encode(_stored(data, scrub, max_depth))
+    return text
+
+
+def _depth_over(data: object, text: str, limit: int) -> bool:
+    """Whether *data* (whose JSON is *text*) nests deeper than *limit*, without recursion."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # never deeper than its number of openers: the common, cheap case
+    stack: list[tuple[object, int]] = [(data, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if depth > limit:
+            return True
+        children = item.values() if type(item) is dict else item
+        for child in children:  # type: ignore[attr-defined]
+            if type(child) is dict or type(child) is list:
+                push((child, depth + 1))
+    return False
+
+
+# A high surrogate followed by a low one: JSON writes them as the escape of one astral
+# character, so a string holding them as two characters cannot be stored exactly.
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _split_pair(data: object) -> bool:
+    """Whether a string in *data* (names too) holds a surrogate pair as two characters."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is str and not item.isascii() and _PAIR.search(item):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped(form: str) -> str:
+    return _encode(form)[1:-1]
+
+
+def _may_hold(text: str, scrub: Callable[[str], str]) -> bool:
+    """Whether *text* may hold something *scrub* replaces.
+
+    The encoder escapes character by character, so a string holding a form holds that
+    form's escape in the text: looking for the escapes finds every occurrence.
+    """
+    forms = getattr(scrub, "forms", None)
+    if forms is None:
+        return True  # an opaque scrub: always apply it
+    return any(_escaped(form) in text for form in forms)
+
+
+def _stored(
+    data: dict[str, object], scrub: Callable[[str], str] | None, max_depth: int
+) -> dict[str, object]:
+    """Return *data* checked for depth (iteratively) and with its free text scrubbed."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        if key in _STRUCTURE:
+            out[key] = _copy(value, None, max_depth, 2)
+        elif key == "status":
+            out[key] = _status_copy(value, scrub, max_depth, 2)
+        elif key == "transactions" and isinstance(value, list):
+            out[key] = [_transaction_copy(t, scrub, max_depth) for t in value]
+        else:
+            out[key] = _copy(value, scrub, max_depth, 2)
+    return out
+
+
+def _status_copy(
+    value: object, scrub: Callable[[str], str] | None, max_depth: int, depth: int
+) -> object:
+    if not isinstance(value, dict):
+        return _copy(value, scrub, max_depth, depth)
+    return {
+        k: _copy(v, None if k == "status" else scrub, max_depth, depth + 1)
+        for k, v in value.items()
+    }
+
+
+def _transaction_copy(value: object, scrub: Callable[[str], str] | None, max_depth: int) -> object:
+    # A transaction sits at depth 3: event -> transactions -> transaction.
+    if not isinstance(value, dict):
+        return _copy(value, scrub, max_depth, 3)
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        if key in _STRUCTURE:
+            out[key] = _copy(item, None, max_depth, 4)
+        elif key == "status":
+            out[key] = _status_copy(item, scrub, max_depth, 4)
+        else:
+            out[key] = _copy(item, scrub, max_depth, 4)
+    return out
+
+
+def _copy(value: object, scrub: Callable[[str], str] | None, max_depth: int, depth: int) -> object:
+    """Copy JSON-safe *value* found at *depth*, without recursion; scrub its strings."""
+    root: list[object] = [None]
+    stack: list[tuple[object, Any, Any, int]] = [(value, root, 0, depth)]
+    while stack:
+        item, parent, slot, level = stack.pop()
+        if isinstance(item, dict):
+            if level > max_depth:
+                msg = f"the event nests deeper than {max_depth} levels"
+                raise MalformedPayloadError(msg)
+            copied: dict[object, object] = {}
+            for key, member in item.items():
+                name = scrub(key) if scrub is not None and isinstance(key, str) else key
+                copied[name] = None  # keeps the members' order
+                stack.append((member, copied, name, level + 1))
+            parent[slot] = copied
+        elif isinstance(item, list | tuple):
+            if level > max_depth:
+                msg = f"the event nests deeper than {max_depth} levels"
+                raise MalformedPayloadError(msg)
+            items: list[object] = [None] * len(item)
+            stack.extend((member, items, index, level + 1) for index, member in enumerate(item))
+            parent[slot] = items
+        elif isinstance(item, str) and scrub is not None:
+            parent[slot] = scrub(item)
+        else:
+            parent[slot] = item
+    return root[0]
 
 
 def _parse_time(value: object) -> datetime | None:

@@ -6,7 +6,7 @@ The public API is what ``__all__`` lists; everything in ``payplane._*`` is priva
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
@@ -135,39 +135,12 @@ _LAZY = {
 }
 
 
-# The extra that brings each lazily imported module's third-party dependency.
-_EXTRA_OF = {"_pgstore": "postgres", "_asgi": "sandbox"}
-
-
-def _unavailable(name: str, extra: str, error: ModuleNotFoundError) -> type:
-    """A stand-in for *name* whose use raises: its dependency is not installed.
-
-    It keeps ``from payplane import *`` and ``isinstance`` checks working without the
-    extra; calling it raises :class:`ModuleNotFoundError` naming the extra to install.
-    """
-    missing = (error.name or "a dependency").partition(".")[0]
-    message = (
-        f'payplane.{name} needs {missing}, which is not installed: pip install "payplane[{extra}]"'
-    )
-
-    def refuse(_cls: type, *_args: object, **_kwargs: object) -> NoReturn:
-        raise ModuleNotFoundError(message, name=error.name)
-
-    return type(name, (), {"__new__": refuse, "__doc__": message, "__module__": "payplane"})
-
-
 def __getattr__(name: str) -> Any:  # noqa: ANN401
     module = _LAZY.get(name)
     if module is None:
         msg = f"module 'payplane' has no attribute {name!r}"
         raise AttributeError(msg)
-    try:
-        value = getattr(importlib.import_module(f"payplane.{module}"), name)
-    except ModuleNotFoundError as exc:
-        extra = _EXTRA_OF.get(module)
-        if extra is None or (exc.name or "").startswith("payplane"):
-            raise
-        value = _unavailable(name, extra, exc)
+    value = getattr(importlib.import_module(f"payplane.{module}"), name)
     globals()[name] = value
     return value
 

@@ -14,17 +14,14 @@ that an extra provides and that is not installed is reported with the extra to i
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import re
 import signal
-import sqlite3
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import closing
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -608,66 +605,17 @@ def demo(ctx: click.Context, provider: str) -> None:
 # -- inbox -----------------------------------------------------------------------------------
 
 
-INBOX_TABLE = "payplane_postbacks"
-"""The table whose presence says that a database holds a payplane inbox."""
-
-
-def _check_sqlite_inbox(path: Path) -> None:
-    """Refuse *path* unless it holds a payplane inbox; it is opened read-only.
-
-    Nothing is written, not even beside the file: a WAL database without its ``-wal``
-    file (nobody has it open) is read as immutable, since a read-only connection would
-    leave ``-wal`` and ``-shm`` files behind; with a ``-wal`` file present (the inbox is
-    in use) it is read normally, so tables still in the WAL are seen.
+def _existing(open_store: Callable[[], Store]) -> Store:
+    """Open a store on an inbox that exists: ``create=False`` never writes a table.
 
     Raises:
-        CliConfigError: no inbox there (another application's database, an empty file,
-            a file that is not SQLite).
+        CliConfigError: no payplane inbox there (another application's database, an empty
+            or missing file, a file that is not SQLite), or its database cannot be used.
     """
-    in_use = Path(f"{path}-wal").exists()
-    uri = f"{path.resolve().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as connection:
-            row = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (INBOX_TABLE,)
-            ).fetchone()
-    except sqlite3.DatabaseError as exc:
-        msg = f"no payplane inbox in {path} ({exc})"
-        raise CliConfigError(msg) from exc
-    if row is None:
-        msg = f"no payplane inbox in {path}"
-        raise CliConfigError(msg)
-
-
-def _check_postgres_inbox(conninfo: str) -> None:
-    """Refuse the database at *conninfo* unless its search path holds a payplane inbox.
-
-    Raises:
-        CliConfigError: no inbox there.
-        CliError: the database cannot be reached.
-    """
-    import psycopg  # noqa: PLC0415 - payplane[postgres]
-
-    try:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            row = connection.execute("SELECT to_regclass(%s)", (INBOX_TABLE,)).fetchone()
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = f"cannot read the inbox's PostgreSQL database: {reason}"
-        raise CliError(msg) from exc
-    if row is None or row[0] is None:
-        msg = "no payplane inbox in this database (its search path)"
-        raise CliConfigError(msg)
-
-
-def _open_existing(factory: Callable[..., Store], *args: object) -> Store:
-    """Open a store on an inbox that exists, never creating tables (``create=False``)."""
-    # The check before this call already refused a database without an inbox; the
-    # store's own create=False says so again where the stores offer it (stores without
-    # the keyword only run their idempotent CREATE ... IF NOT EXISTS on an inbox here).
-    if "create" in inspect.signature(factory).parameters:
-        return factory(*args, create=False)
-    return factory(*args)
+        return open_store()
+    except ConfigurationError as exc:
+        raise CliConfigError(exc.message) from exc
 
 
 @attrs.define
@@ -687,8 +635,7 @@ class _InboxTarget:
         if self.db is not None:
             from payplane._stores import SQLiteStore  # noqa: PLC0415
 
-            _check_sqlite_inbox(self.db)
-            return _open_existing(SQLiteStore, self.db)
+            return _existing(lambda: SQLiteStore(self.db, create=False))  # type: ignore[arg-type]
         if self.postgres:
             import psycopg  # noqa: PLC0415 - payplane[postgres]
             from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
@@ -701,8 +648,8 @@ class _InboxTarget:
                 msg = f"--postgres (or {INBOX_POSTGRES_ENV}) is not a PostgreSQL connection string"
                 raise CliConfigError(msg) from exc
             _SECRETS.update({self.postgres, *([str(password)] if password else [])})
-            _check_postgres_inbox(self.postgres)
-            return _open_existing(PostgresStore, self.postgres)
+            conninfo = self.postgres
+            return _existing(lambda: PostgresStore(conninfo, create=False))
         msg = f"name the inbox: --db PATH (SQLite) or --postgres CONNINFO (or {INBOX_POSTGRES_ENV})"
         raise CliConfigError(msg)
 

@@ -1005,10 +1005,17 @@ class SQLiteStore(_SqlStore):
             conn.close()
 
     def _check_inbox(self) -> None:
-        """Check, read-only, that the file holds a payplane inbox (``create=False``)."""
+        """Check, read-only, that the file holds a payplane inbox (``create=False``).
+
+        Nothing is written, not even beside the file: a WAL database without its ``-wal``
+        file (nobody has it open) is read as immutable, since a read-only connection
+        would leave ``-wal`` and ``-shm`` files behind; with a ``-wal`` file present (the
+        database is in use) it is read normally, so tables still in the WAL are seen.
+        """
         missing = f"no payplane inbox in {self.path}"
+        in_use = Path(f"{self.path}-wal").exists()
         try:
-            conn = self._open("ro")
+            conn = self._open("ro" if in_use else "ro&immutable=1")
         except sqlite3.Error as exc:
             msg = f"{missing}: the file cannot be opened ({exc})"
             raise ConfigurationError(msg, field="path") from exc

@@ -37,7 +37,7 @@ from _harness import ROOT, argument_parser, figure_line, machine, main_guard
 
 import payplane
 from payplane import Inbox, InboxTransaction, PostbackEvent, SQLiteStore
-from payplane._eventcodec import event_to_json
+from payplane._inbox._codec import event_to_json
 from payplane_paykassma_wavepay import postback_signature
 
 DATA = ROOT / "providers" / "paykassma_wavepay" / "tests" / "data"

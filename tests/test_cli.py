@@ -562,16 +562,16 @@ def test_inbox_store_is_opened_without_creating(
     inbox_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CLI asks the store not to create anything (create=False) where it can."""
-    import payplane._stores  # noqa: PLC0415
+    import payplane._inbox  # noqa: PLC0415
 
     creates: list[bool] = []
 
-    class Recording(payplane._stores.SQLiteStore):
+    class Recording(payplane._inbox.SQLiteStore):
         def __init__(self, path: Path, *, create: bool = True) -> None:
             creates.append(create)
             super().__init__(path)
 
-    monkeypatch.setattr(payplane._stores, "SQLiteStore", Recording)
+    monkeypatch.setattr(payplane._inbox, "SQLiteStore", Recording)
     assert run(["inbox", "--db", str(inbox_db), "list"]).exit_code == 0
     assert creates == [False]
 

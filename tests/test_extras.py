@@ -105,7 +105,9 @@ def test_unexpected_import_error_is_not_disguised(tmp_path: Path) -> None:
     """A missing module that no extra provides stays an unexpected error: exit 1, no hint."""
     body = tmp_path / "body.json"
     body.write_text("{}")
-    result = payplane_without(["payplane._eventcodec"], ["postback", "verify", PROVIDER, str(body)])
+    result = payplane_without(
+        ["payplane._inbox._codec"], ["postback", "verify", PROVIDER, str(body)]
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("payplane: error: unexpected ModuleNotFoundError: ")
     assert "pip install" not in result.stderr

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import payplane
 from payplane import InboxTransaction, PostbackEvent
-from payplane._eventcodec import event_to_dict
+from payplane._inbox._codec import event_to_dict
 from payplane.exceptions import PayplaneError
 from payplane_paykassma_wavepay import postback_signature
 

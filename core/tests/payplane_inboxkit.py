@@ -21,6 +21,24 @@ STORES = ("memory", "sqlite", "postgres")
 SQL_STORES = ("sqlite", "postgres")
 
 
+def _clocked_modules() -> tuple[Any, ...]:
+    import payplane._inbox._memory  # noqa: PLC0415
+    import payplane._inbox._postgres  # noqa: PLC0415
+    import payplane._inbox._sql  # noqa: PLC0415
+    import payplane._inbox._sqlite  # noqa: PLC0415
+
+    return (
+        payplane._inbox._memory,
+        payplane._inbox._sql,
+        payplane._inbox._sqlite,
+        payplane._inbox._postgres,
+    )
+
+
+CLOCKED_MODULES = _clocked_modules()
+"""The inbox modules that read the time through their ``_now``: patch them all."""
+
+
 def named_conninfo(conninfo: str) -> tuple[str, str]:
     """Return *conninfo* with a fresh ``application_name``, and that name."""
     from psycopg.conninfo import make_conninfo  # noqa: PLC0415

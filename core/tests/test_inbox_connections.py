@@ -275,7 +275,7 @@ def test_database_down_during_delivery_asks_for_a_resend(
 
     def no_connection() -> Any:
         msg = "no PostgreSQL connection within 10 seconds"
-        raise payplane._stores.StoreUnavailableError(msg)
+        raise payplane._inbox._store.StoreUnavailableError(msg)
 
     monkeypatch.setattr(pg_store, "_acquire", no_connection)
     assert inbox.receive("fakepsp", *kit.delivery("d1")).status_code == 503

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import payplane
 from payplane import PostbackEvent
-from payplane._eventcodec import event_to_dict
+from payplane._inbox._codec import event_to_dict
 from payplane.exceptions import PayplaneError
 
 

@@ -202,7 +202,7 @@ def test_rejected_older_than_the_age_limit_dropped(
             inbox = kit.fake_inbox(store, registry, settings, kit.Recorder())
             now = datetime.now(UTC)
             for when, name in ((now - timedelta(days=3), "old"), (now, "new")):
-                for module in (payplane._stores, payplane._pgstore):
+                for module in kit.CLOCKED_MODULES:
                     monkeypatch.setattr(module, "_now", lambda when=when: when)
                 body, _ = kit.delivery(name)
                 assert inbox.receive("fakepsp", body, {"x-signature": "0"}).status_code == 400

@@ -18,7 +18,7 @@ from payplane import (
     PostbackKind,
     WithdrawalRequest,
 )
-from payplane._eventcodec import event_from_dict, event_to_dict
+from payplane._inbox._codec import event_from_dict, event_to_dict
 from payplane.exceptions import MalformedPayloadError, ValidationError
 from payplane.testing import deposit_requests, withdrawal_requests
 

@@ -43,18 +43,18 @@ from payplane._status import (
 )
 
 if TYPE_CHECKING:
-    from payplane._asgi import postback_app
     from payplane._client import AsyncClient, Client, RetryPolicy
-    from payplane._inbox import Inbox
-    from payplane._pgstore import PostgresStore
-    from payplane._stores import (
+    from payplane._inbox import (
+        Inbox,
         InboxRecord,
         InboxTransaction,
         MemoryStore,
+        PostgresStore,
         RecordState,
         RejectedPostback,
         SQLiteStore,
         Store,
+        postback_app,
     )
 
 __all__ = [
@@ -123,15 +123,15 @@ _LAZY = {
     "Client": "_client",
     "RetryPolicy": "_client",
     "Inbox": "_inbox",
-    "InboxRecord": "_stores",
-    "InboxTransaction": "_stores",
-    "MemoryStore": "_stores",
-    "RecordState": "_stores",
-    "RejectedPostback": "_stores",
-    "SQLiteStore": "_stores",
-    "Store": "_stores",
-    "PostgresStore": "_pgstore",
-    "postback_app": "_asgi",
+    "InboxRecord": "_inbox",
+    "InboxTransaction": "_inbox",
+    "MemoryStore": "_inbox",
+    "PostgresStore": "_inbox",
+    "RecordState": "_inbox",
+    "RejectedPostback": "_inbox",
+    "SQLiteStore": "_inbox",
+    "Store": "_inbox",
+    "postback_app": "_inbox",
 }
 
 

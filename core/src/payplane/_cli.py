@@ -35,9 +35,8 @@ from payplane._secrets import redact
 from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProviderError
 
 if TYPE_CHECKING:
-    from payplane._inbox import Inbox
+    from payplane._inbox import Inbox, InboxRecord, InboxTransaction, RejectedPostback, Store
     from payplane._models import PostbackEvent
-    from payplane._stores import InboxRecord, InboxTransaction, RejectedPostback, Store
 
 __all__ = ["cli", "main"]
 
@@ -514,7 +513,7 @@ def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool)
     never shown. Exits 0 when the postback is authentic, 1 when it is not.
     """
     import payplane  # noqa: PLC0415
-    from payplane._eventcodec import event_to_dict  # noqa: PLC0415
+    from payplane._inbox._codec import event_to_dict  # noqa: PLC0415
 
     values = _settings(provider, settings, "--setting")
     body, _ = _read_json_file(file)
@@ -633,14 +632,14 @@ class _InboxTarget:
             msg = "pass --db or --postgres, not both"
             raise CliConfigError(msg)
         if self.db is not None:
-            from payplane._stores import SQLiteStore  # noqa: PLC0415
+            from payplane._inbox import SQLiteStore  # noqa: PLC0415
 
             return _existing(lambda: SQLiteStore(self.db, create=False))  # type: ignore[arg-type]
         if self.postgres:
             import psycopg  # noqa: PLC0415 - payplane[postgres]
             from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
 
-            from payplane._pgstore import PostgresStore  # noqa: PLC0415
+            from payplane._inbox import PostgresStore  # noqa: PLC0415
 
             try:
                 password = conninfo_to_dict(self.postgres).get("password")
@@ -769,7 +768,7 @@ def inbox_list(
     as_json: bool,
 ) -> None:
     """List recorded postbacks (or refused deliveries), newest first."""
-    from payplane._stores import RecordState  # noqa: PLC0415
+    from payplane._inbox import RecordState  # noqa: PLC0415
 
     box = _open_inbox(ctx)
     if rejected:
@@ -881,7 +880,7 @@ def inbox_retry(
 
     An applied postback is left alone. Exits 0 when it ends applied, 1 otherwise.
     """
-    from payplane._stores import RecordState  # noqa: PLC0415
+    from payplane._inbox import RecordState  # noqa: PLC0415
 
     handler = _load_handler(handler_target)
     values = _settings(provider, settings, "--setting")

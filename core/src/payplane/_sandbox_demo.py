@@ -24,14 +24,18 @@ from typing import Any, Self
 import attrs
 import httpx
 
-from payplane._asgi import postback_app
-from payplane._inbox import Inbox
+from payplane._inbox import (
+    Inbox,
+    InboxRecord,
+    InboxTransaction,
+    SQLiteStore,
+    postback_app,
+)
 from payplane._models import PostbackEvent
 from payplane._registry import default_registry
 from payplane._sandbox import Delivery, RunningSandbox, SandboxConfig, ServerThread, start_sandbox
 from payplane._sandbox_table import render_table
 from payplane._secrets import redact
-from payplane._stores import InboxRecord, InboxTransaction, SQLiteStore
 
 __all__ = ["DemoHarness", "Table", "run_demo"]
 

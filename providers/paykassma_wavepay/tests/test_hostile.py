@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payplane import Money, PostbackEvent
-from payplane._eventcodec import event_from_dict, event_to_dict
+from payplane._inbox._codec import event_from_dict, event_to_dict
 from payplane.exceptions import MalformedPayloadError, PayplaneError
 from payplane_paykassma_wavepay import WavepayProvider, postback_signature
 from payplane_paykassma_wavepay._postbacks import MAX_DEPTH

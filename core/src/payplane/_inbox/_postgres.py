@@ -14,18 +14,16 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from payplane._stores import (
+from payplane._inbox._sql import TABLES, _newer_schema, _SqlStore
+from payplane._inbox._store import (
     DEFAULT_REJECTED_LIMIT,
     DEFAULT_REJECTED_MAX_AGE,
     SCHEMA_VERSION,
-    TABLES,
     InboxBusyError,
     RecordState,
     StoreUnavailableError,
-    _newer_schema,
     _now,
     _positive_seconds,
-    _SqlStore,
 )
 from payplane.exceptions import ConfigurationError
 

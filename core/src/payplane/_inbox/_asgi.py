@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from payplane._inbox import Inbox
+from payplane._inbox._receiver import Inbox
 from payplane.exceptions import ConfigurationError
 
 if TYPE_CHECKING:

@@ -11,13 +11,9 @@ import math
 import traceback
 from collections.abc import Callable, Mapping
 
-from payplane._eventcodec import event_to_json
 from payplane._http import PostbackAnswer, _headers
-from payplane._models import PostbackEvent
-from payplane._protocols import Capability, PostbackProvider
-from payplane._registry import Registry, default_registry
-from payplane._secrets import Redactor, secret_values
-from payplane._stores import (
+from payplane._inbox._codec import event_to_json
+from payplane._inbox._store import (
     InboxBusyError,
     InboxRecord,
     InboxTransaction,
@@ -27,6 +23,10 @@ from payplane._stores import (
     StoreUnavailableError,
     storable_text,
 )
+from payplane._models import PostbackEvent
+from payplane._protocols import Capability, PostbackProvider
+from payplane._registry import Registry, default_registry
+from payplane._secrets import Redactor, secret_values
 from payplane.exceptions import (
     ConfigurationError,
     MalformedPayloadError,

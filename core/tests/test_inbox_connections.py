@@ -176,20 +176,22 @@ class _CommitFault:
     (the answer is lost: the outcome is unknown to the client) or not at all.
     """
 
-    def __init__(self, conn: Any, *, reaches_server: bool) -> None:
+    def __init__(self, conn: Any, armed: list[bool], *, reaches_server: bool) -> None:
         self._conn = conn
+        self._armed = armed
         self._reaches_server = reaches_server
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
     def execute(self, query: str, *args: Any) -> Any:
-        if query == "COMMIT" and self._reaches_server:
+        if query != "COMMIT" or not self._armed:
+            return self._conn.execute(query, *args)
+        self._armed.pop()
+        if self._reaches_server:
             self._conn.execute("COMMIT")
-        if query == "COMMIT":
-            kit.terminate_backend(self._conn.info.backend_pid)
-            return self._conn.execute("SELECT 1")  # fails: the connection is gone
-        return self._conn.execute(query, *args)
+        kit.terminate_backend(self._conn.info.backend_pid)
+        return self._conn.execute("SELECT 1")  # fails: the connection is gone
 
 
 @pytest.mark.parametrize("reaches_server", [True, False], ids=["committed", "not-committed"])
@@ -202,20 +204,19 @@ def test_commit_whose_answer_is_lost(
 ) -> None:
     """COMMIT sent and the connection lost: the recorded state decides; applied exactly once."""
     inbox, creditor = _inbox(pg_store, registry, settings)
-    real_begin_apply, real_release = pg_store._begin_apply, pg_store._release
+    real_acquire, real_release = pg_store._acquire, pg_store._release
     armed = [True]
 
-    def begin_apply(provider: str, event_key: str, wait: float) -> tuple[Any, Any, RecordState]:
-        conn, token, state = real_begin_apply(provider, event_key, wait)
+    def acquire() -> tuple[Any, Any]:
+        conn, token = real_acquire()
         if armed:
-            armed.pop()
-            return _CommitFault(conn, reaches_server=reaches_server), token, state
-        return conn, token, state
+            return _CommitFault(conn, armed, reaches_server=reaches_server), token
+        return conn, token
 
     def release(conn: Any, token: Any, *, lost: bool) -> None:
         real_release(conn._conn if isinstance(conn, _CommitFault) else conn, token, lost=lost)
 
-    monkeypatch.setattr(pg_store, "_begin_apply", begin_apply)
+    monkeypatch.setattr(pg_store, "_acquire", acquire)
     monkeypatch.setattr(pg_store, "_release", release)
     assert inbox.receive("fakepsp", *kit.delivery("d1")).status_code == 204
     assert _credits(pg_store) == {"deposit:d1:paid": 1}
@@ -345,4 +346,4 @@ def test_sqlite_file_removed_asks_for_resend_and_creates_nothing(
         assert inbox.receive("fakepsp", *kit.delivery("d2")).status_code == 503
     assert not sqlite_store.path.exists()
     assert creditor.calls == 1
-    assert any("could not record" in r.getMessage() for r in caplog.records)
+    assert any("lost the database connection applying" in r.getMessage() for r in caplog.records)

@@ -92,7 +92,7 @@ def test_sqlite_create_false_opens_an_existing_inbox(tmp_path: Path) -> None:
     store = payplane.SQLiteStore(path, create=False)
     try:
         assert store.records() == []
-        store.reject("fakepsp", b"{}", "refused")
+        store.reject("fakepsp", "", b"{}", "refused", "{}")
         assert [r.error for r in store.rejected()] == ["refused"]
     finally:
         store.close()

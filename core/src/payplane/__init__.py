@@ -45,15 +45,18 @@ from payplane._status import (
 if TYPE_CHECKING:
     from payplane._client import AsyncClient, Client, RetryPolicy
     from payplane._inbox import (
+        Backoff,
         Inbox,
         InboxRecord,
         InboxTransaction,
         MemoryStore,
         PostgresStore,
+        PruneResult,
         RecordState,
         RejectedPostback,
         SQLiteStore,
         Store,
+        WorkSummary,
         postback_app,
     )
 
@@ -64,6 +67,7 @@ __all__ = [
     "ActivationRequest",
     "ActivationResult",
     "AsyncClient",
+    "Backoff",
     "Capability",
     "Client",
     "Currency",
@@ -90,6 +94,7 @@ __all__ = [
     "PostbackTransaction",
     "PostgresStore",
     "ProviderSpec",
+    "PruneResult",
     "RecordState",
     "Registry",
     "RejectedPostback",
@@ -102,6 +107,7 @@ __all__ = [
     "WithdrawalRequest",
     "WithdrawalResult",
     "WithdrawalStatus",
+    "WorkSummary",
     "async_client",
     "client",
     "default_registry",
@@ -122,15 +128,18 @@ _LAZY = {
     "AsyncClient": "_client",
     "Client": "_client",
     "RetryPolicy": "_client",
+    "Backoff": "_inbox",
     "Inbox": "_inbox",
     "InboxRecord": "_inbox",
     "InboxTransaction": "_inbox",
     "MemoryStore": "_inbox",
     "PostgresStore": "_inbox",
+    "PruneResult": "_inbox",
     "RecordState": "_inbox",
     "RejectedPostback": "_inbox",
     "SQLiteStore": "_inbox",
     "Store": "_inbox",
+    "WorkSummary": "_inbox",
     "postback_app": "_inbox",
 }
 

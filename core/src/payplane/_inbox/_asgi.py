@@ -29,12 +29,14 @@ def _content_length(value: str | None) -> int | None:
 
 
 def postback_app(inbox: Inbox) -> starlette.applications.Starlette:
-    """Return an ASGI app that feeds ``POST /{provider}`` to *inbox*.
+    """Return an ASGI app that feeds ``POST /{provider}`` and ``POST /{provider}/{account}``.
 
     Mount it where the provider sends postbacks, for example at ``/postbacks``
     (``app.mount("/postbacks", postback_app(inbox))``), and configure
-    ``https://your.host/postbacks/paykassma_wavepay`` in the provider's panel.
-    ``POST /{provider}/`` (with a trailing slash) is served the same, not redirected.
+    ``https://your.host/postbacks/paykassma_wavepay`` in the provider's panel — or, for
+    one of several merchant accounts added with ``account=``,
+    ``https://your.host/postbacks/paykassma_wavepay/shop-a``. A trailing slash is served
+    the same, not redirected.
 
     The body is read up to ``inbox.max_body`` bytes. A longer one is answered 413
     without reading on: at once when its ``Content-Length`` says so, otherwise as soon
@@ -53,6 +55,7 @@ def postback_app(inbox: Inbox) -> starlette.applications.Starlette:
 
     async def receive(request: Request) -> Response:
         provider = request.path_params["provider"]
+        account = request.path_params.get("account", "")
         limit = inbox.max_body
         declared = _content_length(request.headers.get("content-length"))
         if declared is not None and declared > limit:
@@ -62,6 +65,7 @@ def postback_app(inbox: Inbox) -> starlette.applications.Starlette:
                 b"",
                 size=declared,
                 exact=True,
+                account=account,
             )
         else:
             chunks: list[bytes] = []
@@ -80,18 +84,20 @@ def postback_app(inbox: Inbox) -> starlette.applications.Starlette:
                     body,
                     size=size,
                     exact=False,
+                    account=account,
                 )
             else:
-                answer = await inbox.receive_async(provider, body, request.headers)
+                answer = await inbox.receive_async(provider, body, request.headers, account=account)
         return Response(
             answer.content, status_code=answer.status_code, headers=dict(answer.headers)
         )
 
-    # Both spellings routed explicitly (no catch-all): a PSP may not follow a redirect,
-    # and /{provider}/{account} stays free for merchant accounts.
+    # Both spellings routed explicitly (no catch-all): a PSP may not follow a redirect.
     return Starlette(
         routes=[
             Route("/{provider}", receive, methods=["POST"]),
             Route("/{provider}/", receive, methods=["POST"]),
+            Route("/{provider}/{account}", receive, methods=["POST"]),
+            Route("/{provider}/{account}/", receive, methods=["POST"]),
         ]
     )

@@ -14,12 +14,21 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from payplane._inbox._sql import TABLES, _newer_schema, _SqlStore
+from payplane._inbox._sql import (
+    TABLES,
+    WAITING,
+    _newer_schema,
+    _older_schema,
+    _SqlApply,
+    _SqlStore,
+)
 from payplane._inbox._store import (
     DEFAULT_REJECTED_LIMIT,
     DEFAULT_REJECTED_MAX_AGE,
     SCHEMA_VERSION,
+    EventRef,
     InboxBusyError,
+    NewRecord,
     RecordState,
     StoreUnavailableError,
     _now,
@@ -31,33 +40,100 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PostgresStore"]
+__all__ = ["POSTBACKS_INDEXES", "POSTBACKS_TABLE", "PostgresStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS payplane_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS payplane_postbacks (
+POSTBACKS_TABLE = """
+CREATE TABLE {name} (
     id BIGSERIAL PRIMARY KEY,
     provider TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
     event_key TEXT NOT NULL,
+    kind TEXT,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     replays INTEGER NOT NULL DEFAULT 0,
     received_at TIMESTAMPTZ NOT NULL,
     applied_at TIMESTAMPTZ,
+    next_attempt_at TIMESTAMPTZ,
+    dead_at TIMESTAMPTZ,
     last_error TEXT,
+    headers TEXT NOT NULL DEFAULT '{{}}',
     body BYTEA NOT NULL,
     event TEXT NOT NULL,
-    UNIQUE (provider, event_key)
-);
+    CONSTRAINT {name}_key UNIQUE (provider, account, event_key)
+)"""
+"""The version-2 events table (``{name}`` to fill); its indexes are ``POSTBACKS_INDEXES``."""
+
+POSTBACKS_INDEXES = (
+    # Deferred mode's queue, in claiming order; only waiting events are in it.
+    "CREATE INDEX IF NOT EXISTS {name}_due ON {name} (next_attempt_at, id) WHERE " + WAITING,
+    # Pruning (applied and ignored events by age) and listing by state.
+    "CREATE INDEX IF NOT EXISTS {name}_settled ON {name} (state, applied_at)",
+)
+
+_REJECTED_TABLE = """
 CREATE TABLE IF NOT EXISTS payplane_rejected (
     id BIGSERIAL PRIMARY KEY,
     provider TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
     received_at TIMESTAMPTZ NOT NULL,
     error TEXT NOT NULL,
+    headers TEXT NOT NULL DEFAULT '{}',
     body BYTEA NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payplane_rejected_received_at ON payplane_rejected (received_at)
-"""
+)"""
+
+_CREATE = (
+    POSTBACKS_TABLE.format(name="payplane_postbacks"),
+    *(index.format(name="payplane_postbacks") for index in POSTBACKS_INDEXES),
+    _REJECTED_TABLE,
+    "CREATE INDEX IF NOT EXISTS payplane_rejected_received_at ON payplane_rejected (received_at)",
+)
+
+# Version 1 to 2: accounts, headers, deferred mode's columns, the ignored and dead states;
+# the unique key gains the account. ADD COLUMN with a constant default rewrites nothing.
+_MIGRATE_1_TO_2 = (
+    (
+        "ALTER TABLE payplane_postbacks ADD COLUMN account TEXT NOT NULL DEFAULT '',"
+        " ADD COLUMN kind TEXT, ADD COLUMN next_attempt_at TIMESTAMPTZ,"
+        " ADD COLUMN dead_at TIMESTAMPTZ, ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'"
+    ),
+    "UPDATE payplane_postbacks SET kind = event::json->>'kind'",
+    # The version-1 key, under whatever name the server gave it.
+    """DO $$ DECLARE name TEXT; BEGIN
+        SELECT conname INTO name FROM pg_constraint
+        WHERE conrelid = 'payplane_postbacks'::regclass AND contype = 'u';
+        IF name IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE payplane_postbacks DROP CONSTRAINT %I', name);
+        END IF;
+    END $$""",
+    (
+        "ALTER TABLE payplane_postbacks ADD CONSTRAINT payplane_postbacks_key"
+        " UNIQUE (provider, account, event_key)"
+    ),
+    *(index.format(name="payplane_postbacks") for index in POSTBACKS_INDEXES),
+    (
+        "ALTER TABLE payplane_rejected ADD COLUMN account TEXT NOT NULL DEFAULT '',"
+        " ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'"
+    ),
+)
+
+MIGRATIONS = {1: _MIGRATE_1_TO_2}
+"""Statements that bring a database from version N to N + 1, run in one transaction."""
+
+_CLAIM = (
+    "SELECT id, provider, account, event_key, state, attempts, event"  # noqa: S608 - constants
+    f" FROM payplane_postbacks WHERE {WAITING} AND next_attempt_at <= now()"
+    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_SELECT_HELD = (
+    "SELECT id, state, attempts, event FROM payplane_postbacks"
+    " WHERE provider = %s AND account = %s AND event_key = %s"
+)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
 
 # Serialises schema creation across app servers starting at once.
 _MIGRATION_LOCK = 0x7061_7970_6C61_6E65 & 0x7FFF_FFFF_FFFF_FFFF
@@ -263,13 +339,22 @@ class PostgresStore(_SqlStore):
     def _create_tables(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            for statement in _SCHEMA.split(";"):
-                self._schema_statement(conn, statement)
+            self._schema_statement(
+                conn, "CREATE TABLE IF NOT EXISTS payplane_schema (version INTEGER NOT NULL)"
+            )
             row = conn.execute("SELECT MAX(version) FROM payplane_schema").fetchone()
             version = None if row is None else row[0]
             _newer_schema(version, "the database", "conninfo")
             if version is None:
+                for statement in _CREATE:
+                    self._schema_statement(conn, statement)
                 conn.execute("INSERT INTO payplane_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+                return
+            while version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    self._schema_statement(conn, statement)
+                version += 1
+                conn.execute("UPDATE payplane_schema SET version = %s", (version,))
 
     def _check_tables(self, conn: psycopg.Connection[Any]) -> None:
         missing = "no payplane inbox in this database"
@@ -283,48 +368,164 @@ class PostgresStore(_SqlStore):
         if version is None:
             raise ConfigurationError(missing, field="conninfo")
         _newer_schema(version, "the database", "conninfo")
+        _older_schema(version, "the database", "conninfo")
 
     # -- the steps ----------------------------------------------------------------------------
 
-    def record(
-        self, provider: str, event_key: str, body: bytes, event_json: str, *, wait: float
-    ) -> RecordState:
-        """Insert the event unless present; return its committed state.
+    def later(self, seconds: float | None) -> tuple[str, tuple[object, ...]]:
+        """SQL for the time *seconds* from now on the server's clock, and its parameters."""
+        if seconds is None:
+            return "NULL", ()
+        return "clock_timestamp() + make_interval(secs => %s)", (float(seconds),)
 
-        *wait* is unused: ``ON CONFLICT DO NOTHING`` does not wait for the row's lock.
-        Idempotent, so a lost connection costs one retry on a fresh one.
+    def record(
+        self, new: NewRecord, state: RecordState, *, wait: float
+    ) -> tuple[RecordState, bool]:
+        """Insert the event in *state* unless present: one statement, one commit.
+
+        *wait* is unused: ``ON CONFLICT DO NOTHING`` only waits for a concurrent
+        transaction inserting the same event. Idempotent, so a lost connection costs one
+        retry on a fresh one.
         """
         del wait
-        now = self.time(_now())
+        received = state is RecordState.RECEIVED
+        statement = (
+            "INSERT INTO payplane_postbacks (provider, account, event_key, kind, state,"  # noqa: S608
+            " received_at, applied_at, next_attempt_at, headers, body, event) VALUES"
+            f" (%s, %s, %s, %s, %s, now(), {'NULL' if received else 'now()'},"
+            f" {'now()' if received else 'NULL'}, %s, %s, %s)"
+            " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING state"
+        )
+        params = (*new.ref, new.kind, state.value, new.headers_json, new.body, new.event_json)
 
-        def work(conn: psycopg.Connection[Any]) -> RecordState:
+        def work(conn: psycopg.Connection[Any]) -> tuple[RecordState, bool]:
+            row = conn.execute(statement, params).fetchone()
+            if row is not None:
+                return RecordState(row[0]), True
             row = conn.execute(
-                "INSERT INTO payplane_postbacks"
-                " (provider, event_key, state, received_at, body, event)"
-                " VALUES (%s, %s, 'received', %s, %s, %s)"
-                " ON CONFLICT (provider, event_key) DO NOTHING RETURNING state",
-                (provider, event_key, now, body, event_json),
+                "SELECT state FROM payplane_postbacks"
+                " WHERE provider = %s AND account = %s AND event_key = %s",
+                new.ref,
             ).fetchone()
-            if row is None:
-                row = conn.execute(
-                    "SELECT state FROM payplane_postbacks WHERE provider = %s AND event_key = %s",
-                    (provider, event_key),
-                ).fetchone()
             if row is None:  # pragma: no cover - inserted or present just above
-                raise LookupError((provider, event_key))
-            return RecordState(row[0])
+                raise LookupError(new.ref)
+            return RecordState(row[0]), False
 
         return self._run(work)
 
-    def _reject_on(
-        self, conn: psycopg.Connection[Any], provider: str, body: bytes, error: str
+    def _literal(self, conn: psycopg.Connection[Any], text: str) -> str:
+        escaping = self._psycopg.pq.Escaping(conn.pgconn)
+        literal: bytes = escaping.escape_literal(text.encode(conn.info.encoding))
+        return literal.decode(conn.info.encoding)
+
+    def _insert_applied(self, conn: psycopg.Connection[Any], new: NewRecord, wait: float) -> str:
+        """One simple-protocol query: begin, insert *new* as applied, savepoint.
+
+        It answers with one row: ``(id, NULL, 1, TRUE)`` when it inserted the event, or
+        ``(id, state, attempts, FALSE)`` for a row already committed. One round trip
+        instead of four: values are written as literals escaped by libpq.
+        """
+        provider, account, key = (self._literal(conn, part) for part in new.ref)
+        # Every value is a literal escaped by libpq for this connection, or hex digits.
+        return (
+            f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms';"  # noqa: S608
+            " WITH ins AS (INSERT INTO payplane_postbacks (provider, account, event_key, kind,"
+            " state, attempts, received_at, applied_at, headers, body, event)"
+            f" VALUES ({provider}, {account}, {key}, {self._literal(conn, new.kind)},"
+            f" 'applied', 1, now(), now(), {self._literal(conn, new.headers_json)},"
+            f" decode('{new.body.hex()}', 'hex'), {self._literal(conn, new.event_json)})"
+            " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING id)"
+            " SELECT id, NULL::text, 1, TRUE FROM ins UNION ALL"
+            " SELECT id, state, attempts, FALSE FROM payplane_postbacks"
+            f" WHERE provider = {provider} AND account = {account} AND event_key = {key}"
+            " AND NOT EXISTS (SELECT 1 FROM ins);"
+            " SAVEPOINT payplane_handler_0"
+        )
+
+    def _begin_apply(
+        self, conn: psycopg.Connection[Any], ref: EventRef, wait: float, new: NewRecord | None
+    ) -> _SqlApply:
+        errors = self._psycopg.errors
+        try:
+            if new is not None:
+                cursor = conn.execute(self._insert_applied(conn, new, wait))
+                cursor.nextset()
+                cursor.nextset()
+                row = cursor.fetchone()
+                if row is not None and row[3]:
+                    return _SqlApply(
+                        self,
+                        conn,
+                        ref,
+                        row[0],
+                        RecordState.RECEIVED,
+                        1,
+                        new.event_json,
+                        fresh=True,
+                        savepoint="payplane_handler_0",
+                    )
+                if row is not None and RecordState(row[1]) in (
+                    RecordState.APPLIED,
+                    RecordState.IGNORED,
+                ):
+                    return _SqlApply(self, conn, ref, row[0], RecordState(row[1]), row[2], "")
+                # Waiting, or committed by a concurrent delivery after this statement's
+                # snapshot: lock it (a new statement sees every committed row).
+            else:
+                conn.execute(f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms'")
+            held = conn.execute(_SELECT_HELD + " FOR UPDATE", ref).fetchone()
+        except errors.LockNotAvailable as exc:
+            raise InboxBusyError(str(exc)) from exc
+        if held is None:
+            raise LookupError(ref)
+        return _SqlApply(self, conn, ref, held[0], RecordState(held[1]), held[2], held[3])
+
+    def _begin_claim(
+        self, conn: psycopg.Connection[Any], wait: float, lease: float
+    ) -> _SqlApply | None:
+        del wait  # SKIP LOCKED never waits
+        # The lease: a worker whose transaction stays idle (a handler that hangs outside
+        # the database, a machine gone without closing its connection) or whose statement
+        # runs longer has its session ended by the server, which rolls back and frees
+        # the event for another worker.
+        cursor = conn.execute(
+            f"BEGIN; SET LOCAL idle_in_transaction_session_timeout = '{_ms(lease)}ms';"
+            f" SET LOCAL statement_timeout = '{_ms(lease)}ms'; {_CLAIM};"
+            " SAVEPOINT payplane_handler_0"
+        )
+        for _ in range(3):
+            cursor.nextset()
+        row = cursor.fetchone()
+        if row is None:
+            conn.execute("ROLLBACK")
+            return None
+        row_id, provider, account, key, state, attempts, event = row
+        return _SqlApply(
+            self,
+            conn,
+            EventRef(provider, account, key),
+            row_id,
+            RecordState(state),
+            attempts,
+            event,
+            savepoint="payplane_handler_0",
+        )
+
+    def _reject_on(  # noqa: PLR0917 - the columns of a refused delivery
+        self,
+        conn: psycopg.Connection[Any],
+        provider: str,
+        account: str,
+        body: bytes,
+        error: str,
+        headers_json: str,
     ) -> None:
         condition, params = self._prune_condition()
         insert = (
-            "INSERT INTO payplane_rejected (provider, received_at, error, body)"
-            " VALUES (%s, %s, %s, %s)"
+            "INSERT INTO payplane_rejected (provider, account, received_at, error, headers, body)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
         )
-        values = (provider, self.time(_now()), error, body)
+        values = (provider, account, self.time(_now()), error, headers_json, body)
         if not condition:
             conn.execute(insert, values)
             return
@@ -335,19 +536,30 @@ class PostgresStore(_SqlStore):
             (*values, *params),
         )
 
-    def _begin_locked(
-        self, conn: psycopg.Connection[Any], provider: str, event_key: str, wait: float
-    ) -> RecordState:
-        conn.execute("BEGIN")
-        conn.execute(f"SET LOCAL lock_timeout = '{max(1, int(wait * 1000))}ms'")
-        try:
+    def _requeue_on(self, conn: psycopg.Connection[Any], ref: EventRef) -> RecordState | None:
+        row = conn.execute(
+            "UPDATE payplane_postbacks SET state = 'received', attempts = 0, dead_at = NULL,"
+            " next_attempt_at = now() WHERE provider = %s AND account = %s AND event_key = %s"
+            " AND state IN ('dead', 'failed') RETURNING state",
+            ref,
+        ).fetchone()
+        if row is None:
             row = conn.execute(
                 "SELECT state FROM payplane_postbacks"
-                " WHERE provider = %s AND event_key = %s FOR UPDATE",
-                (provider, event_key),
+                " WHERE provider = %s AND account = %s AND event_key = %s",
+                ref,
             ).fetchone()
-        except self._psycopg.errors.LockNotAvailable as exc:
-            raise InboxBusyError(str(exc)) from exc
-        if row is None:
-            raise LookupError((provider, event_key))
-        return RecordState(row[0])
+        return None if row is None else RecordState(row[0])
+
+    def _prune_statement(self, table: str, condition: str) -> str:
+        # Rows another transaction holds (an event being replayed) are skipped, not waited for.
+        return (
+            f"DELETE FROM {table} WHERE id IN"  # noqa: S608 - constant names
+            f" (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT ?"
+            " FOR UPDATE SKIP LOCKED)"
+        )
+
+    def _prune_batch(
+        self, conn: psycopg.Connection[Any], statement: str, params: tuple[object, ...]
+    ) -> int:
+        return conn.execute(statement, params).rowcount

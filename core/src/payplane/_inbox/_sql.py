@@ -12,13 +12,18 @@ from typing import Any, TypeVar
 from payplane._inbox._store import (
     REJECTED_BODY_LIMIT,
     SCHEMA_VERSION,
+    EventRef,
     InboxRecord,
     InboxTransaction,
+    NewRecord,
+    PruneResult,
     RecordState,
     RejectedPostback,
     StoreUnavailableError,
     _now,
     _retention,
+    check_page,
+    headers_from_json,
     keepable,
     storable_text,
 )
@@ -28,24 +33,55 @@ __all__ = ["TABLES", "sql_record"]
 
 _T = TypeVar("_T")
 
+TABLES = ("payplane_schema", "payplane_postbacks", "payplane_rejected")
+"""The tables of a payplane inbox."""
+
 _COLUMNS = (
-    "provider, event_key, state, attempts, replays, received_at, applied_at, last_error,"
-    " body, event"
+    "id, provider, account, event_key, state, attempts, replays, received_at, applied_at,"
+    " next_attempt_at, dead_at, last_error, headers, body, event"
 )
+
+_REJECTED_COLUMNS = "id, provider, account, received_at, error, headers, body"
+
+# Deferred mode's queue: the events a worker may claim. The partial index of that name
+# holds exactly these rows, so an event applied inline never enters it.
+WAITING = "state IN ('received', 'failed')"
+SETTLED = "state IN ('applied', 'ignored')"
 
 
 def sql_record(row: tuple[Any, ...]) -> InboxRecord:
     """Build an :class:`InboxRecord` from a row of ``_COLUMNS``."""
-    provider, key, state, attempts, replays, received, applied, error, body, event = row
+    (
+        row_id,
+        provider,
+        account,
+        key,
+        state,
+        attempts,
+        replays,
+        received,
+        applied,
+        next_attempt,
+        dead,
+        error,
+        headers,
+        body,
+        event,
+    ) = row
     return InboxRecord(
+        id=row_id,
         provider=provider,
+        account=account,
         event_key=key,
         state=RecordState(state),
         attempts=attempts,
         replays=replays,
         received_at=_as_time(received),
-        applied_at=None if applied is None else _as_time(applied),
+        applied_at=_maybe_time(applied),
+        next_attempt_at=_maybe_time(next_attempt),
+        dead_at=_maybe_time(dead),
         last_error=error,
+        headers=headers_from_json(headers),
         body=bytes(body),
         event_data=json.loads(event),
     )
@@ -57,57 +93,116 @@ def _as_time(value: object) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-class _SqlApply:
-    """An apply transaction of a :class:`_SqlStore`, on the connection that holds the lock."""
+def _maybe_time(value: object) -> datetime | None:
+    return None if value is None else _as_time(value)
 
-    def __init__(
+
+def _newer_schema(version: int | None, where: str, field: str) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        msg = (
+            f"{where} holds inbox schema version {version}; this payplane "
+            f"knows version {SCHEMA_VERSION}: upgrade payplane"
+        )
+        raise ConfigurationError(msg, field=field)
+
+
+def _older_schema(version: int, where: str, field: str) -> None:
+    """Refuse, without writing, an inbox that needs a migration (``create=False``)."""
+    if version < SCHEMA_VERSION:
+        msg = (
+            f"{where} holds inbox schema version {version}; this payplane needs version "
+            f"{SCHEMA_VERSION}: open it once with create=True (as your application's "
+            "store does on start-up), which migrates it in place"
+        )
+        raise ConfigurationError(msg, field=field)
+
+
+class _SqlApply:
+    """An apply transaction of a :class:`_SqlStore`, on the connection that holds the lock.
+
+    ``open`` is false when no transaction was begun (a repeat of a settled event, seen
+    by a read that needs no lock): there is nothing to commit.
+    """
+
+    def __init__(  # noqa: PLR0917 - private, built in one place per store
         self,
         store: _SqlStore,
         connection: Any,  # noqa: ANN401 - sqlite3 or psycopg connection
-        *,
-        provider: str,
-        event_key: str,
+        ref: EventRef,
+        row_id: int,
         state: RecordState,
+        attempts: int,
+        event_json: str,
+        *,
+        fresh: bool = False,
+        open_: bool = True,
+        savepoint: str | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._connection = connection
-        self._key = (provider, event_key)
+        self.ref = ref
+        self._id = row_id
         self.state = state
+        self.attempts = attempts
+        self.event_json = event_json
+        self.fresh = fresh
+        self.open = open_
         self.transaction = InboxTransaction(connection)
+        self._ready_savepoint = savepoint
         self._savepoints = 0
+        self.release = release
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         self._connection.execute(self._store.sql(sql), params)
 
     def mark_applied(self) -> None:
+        if self.fresh:
+            return  # inserted as applied by this very transaction
         self._execute(
             "UPDATE payplane_postbacks SET state = 'applied', applied_at = ?,"
-            " last_error = NULL, attempts = attempts + 1 WHERE provider = ? AND event_key = ?",
-            (self._store.time(_now()), *self._key),
+            " last_error = NULL, next_attempt_at = NULL, dead_at = NULL,"
+            " attempts = attempts + 1 WHERE id = ?",
+            (self._store.time(_now()), self._id),
         )
 
     def mark_replayed(self) -> None:
         self._execute(
-            "UPDATE payplane_postbacks SET replays = replays + 1"
-            " WHERE provider = ? AND event_key = ?",
-            self._key,
+            "UPDATE payplane_postbacks SET replays = replays + 1 WHERE id = ?", (self._id,)
         )
 
-    def mark_failed(self, error: str) -> None:
-        # A failed replay leaves an applied event applied; it only counts the attempt.
+    def mark_failed(self, error: str, *, retry_in: float | None, dead: bool) -> None:
+        if self.state is RecordState.APPLIED and not self.fresh:
+            # A failed replay leaves an applied event applied; it only counts the attempt.
+            self._execute(
+                "UPDATE payplane_postbacks SET attempts = attempts + 1 WHERE id = ?", (self._id,)
+            )
+            return
+        store = self._store
+        # A fresh row was inserted as applied, its attempt already counted.
+        counted = "attempts" if self.fresh else "attempts + 1"
+        retry_sql, retry_params = store.later(retry_in)
         self._execute(
-            "UPDATE payplane_postbacks SET attempts = attempts + 1,"
-            " state = CASE WHEN state = 'applied' THEN state ELSE 'failed' END,"
-            " last_error = CASE WHEN state = 'applied' THEN last_error ELSE ? END"
-            " WHERE provider = ? AND event_key = ?",
-            (storable_text(error), *self._key),
+            f"UPDATE payplane_postbacks SET attempts = {counted}, state = ?,"  # noqa: S608
+            f" applied_at = NULL, last_error = ?, next_attempt_at = {retry_sql}, dead_at = ?"
+            " WHERE id = ?",
+            (
+                "dead" if dead else "failed",
+                storable_text(error),
+                *retry_params,
+                store.time(_now()) if dead else None,
+                self._id,
+            ),
         )
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        self._savepoints += 1
-        name = f"payplane_handler_{self._savepoints}"
-        self._connection.execute(f"SAVEPOINT {name}")
+        if self._ready_savepoint is not None:
+            name, self._ready_savepoint = self._ready_savepoint, None
+        else:
+            self._savepoints += 1
+            name = f"payplane_handler_{self._savepoints}"
+            self._connection.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
@@ -123,7 +218,7 @@ class _SqlStore:
     Queries written with ``?`` placeholders, the one-retry rule for a lost connection,
     the apply transaction's shape, the read side and the rejected deliveries' bounds.
     Each database supplies how a connection is acquired, released and judged lost, and
-    how an apply transaction begins.
+    how an apply or claim transaction begins.
     """
 
     placeholder = "?"
@@ -154,18 +249,38 @@ class _SqlStore:
     def _recover(self) -> None:
         """Prepare a retry after a lost connection (drop other dead connections)."""
 
-    def _begin_locked(
+    def _begin_apply(
+        self,
+        conn: Any,  # noqa: ANN401
+        ref: EventRef,
+        wait: float,
+        new: NewRecord | None,
+    ) -> _SqlApply:
+        """Begin a transaction on *conn* holding the event's lock (inserting *new* first)."""
+        raise NotImplementedError
+
+    def _begin_claim(self, conn: Any, wait: float, lease: float) -> _SqlApply | None:  # noqa: ANN401
+        """Begin a transaction on *conn* holding the next due event; ``None`` if none."""
+        raise NotImplementedError
+
+    def _reject_on(  # noqa: PLR0917 - the columns of a refused delivery
         self,
         conn: Any,  # noqa: ANN401
         provider: str,
-        event_key: str,
-        wait: float,
-    ) -> RecordState:
-        """Begin a transaction on *conn* holding the event's lock; return its state."""
+        account: str,
+        body: bytes,
+        error: str,
+        headers_json: str,
+    ) -> None:
+        """Insert a refused delivery and prune, in one transaction."""
         raise NotImplementedError
 
-    def _reject_on(self, conn: Any, provider: str, body: bytes, error: str) -> None:  # noqa: ANN401
-        """Insert a refused delivery and prune, in one transaction."""
+    def _prune_batch(self, conn: Any, statement: str, params: tuple[object, ...]) -> int:  # noqa: ANN401
+        """Run one batch of a prune (a DELETE) in its own short transaction; return its count."""
+        raise NotImplementedError
+
+    def _requeue_on(self, conn: Any, ref: EventRef) -> RecordState | None:  # noqa: ANN401
+        """Make a dead or failed event due now; return its state (``None``: no record)."""
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------
@@ -177,6 +292,12 @@ class _SqlStore:
     def time(self, value: datetime) -> object:
         """Return *value* as this database stores a time."""
         return value.isoformat(timespec="microseconds")
+
+    def later(self, seconds: float | None) -> tuple[str, tuple[object, ...]]:
+        """SQL for the time *seconds* from now (``NULL`` for ``None``) and its parameters."""
+        if seconds is None:
+            return "NULL", ()
+        return "?", (self.time(_now() + timedelta(seconds=seconds)),)
 
     def _twice(self, work: Callable[[Any], _T], *, keep: bool) -> tuple[Any, Any, _T]:
         """Run *work* on a connection; once more on a fresh one if the connection dies.
@@ -218,57 +339,81 @@ class _SqlStore:
         with contextlib.suppress(Exception):
             conn.execute("ROLLBACK")
 
-    def _begin_apply(
-        self, provider: str, event_key: str, wait: float
-    ) -> tuple[Any, Any, RecordState]:
-        """Acquire a connection and lock the event, once more on a fresh one if it dies."""
-        return self._twice(
-            lambda conn: self._begin_locked(conn, provider, event_key, wait), keep=True
-        )
+    @contextmanager
+    def _holding(self, conn: Any, token: Any, context: _SqlApply) -> Iterator[_SqlApply]:  # noqa: ANN401
+        """Yield *context*; commit on a normal exit, roll back otherwise; release all."""
+        try:
+            try:
+                yield context
+            except BaseException as exc:
+                lost = self._lost(exc, conn)
+                if not lost and context.open:
+                    self._rollback_quietly(conn)
+                self._release(conn, token, lost=lost)
+                if lost and isinstance(exc, Exception):
+                    msg = f"database connection lost inside the apply transaction: {exc}"
+                    raise StoreUnavailableError(msg) from exc
+                raise
+            if not context.open:
+                self._release(conn, token, lost=False)
+                return
+            try:
+                conn.execute("COMMIT")
+            except Exception as exc:
+                lost = self._lost(exc, conn)
+                if not lost:
+                    self._rollback_quietly(conn)
+                self._release(conn, token, lost=lost)
+                if lost:
+                    msg = f"database connection lost during COMMIT (outcome unknown): {exc}"
+                    raise StoreUnavailableError(msg, commit_sent=True) from exc
+                raise
+            self._release(conn, token, lost=False)
+        finally:
+            if context.release is not None:
+                context.release()
 
     @contextmanager
-    def applying(self, provider: str, event_key: str, *, wait: float) -> Iterator[_SqlApply]:
+    def applying(
+        self, ref: EventRef, *, wait: float, new: NewRecord | None = None
+    ) -> Iterator[_SqlApply]:
         """Lock the event inside a transaction (see :class:`~payplane.Store`).
 
-        Opening the transaction is retried once on a fresh connection if the connection
-        dies; a loss after that raises :class:`StoreUnavailableError` (``commit_sent``
-        when it happened during COMMIT) and leaves the retry to the caller, who knows
-        whether running the handler again is safe.
+        Opening the transaction (inserting *new* first, if given) is retried once on a
+        fresh connection if the connection dies; a loss after that raises
+        :class:`StoreUnavailableError` (``commit_sent`` when it happened during COMMIT)
+        and leaves the retry to the caller, who knows whether running the handler again
+        is safe.
         """
-        conn, token, state = self._begin_apply(provider, event_key, wait)
-        context = _SqlApply(self, conn, provider=provider, event_key=event_key, state=state)
-        try:
-            yield context
-        except BaseException as exc:
-            lost = self._lost(exc, conn)
-            if not lost:
-                self._rollback_quietly(conn)
-            self._release(conn, token, lost=lost)
-            if lost and isinstance(exc, Exception):
-                msg = f"database connection lost inside the apply transaction: {exc}"
-                raise StoreUnavailableError(msg) from exc
-            raise
-        try:
-            conn.execute("COMMIT")
-        except Exception as exc:
-            lost = self._lost(exc, conn)
-            if not lost:
-                self._rollback_quietly(conn)
-            self._release(conn, token, lost=lost)
-            if lost:
-                msg = f"database connection lost during COMMIT (outcome unknown): {exc}"
-                raise StoreUnavailableError(msg, commit_sent=True) from exc
-            raise
-        self._release(conn, token, lost=False)
+        conn, token, context = self._twice(
+            lambda conn: self._begin_apply(conn, ref, wait, new), keep=True
+        )
+        with self._holding(conn, token, context) as held:
+            yield held
 
-    def reject(self, provider: str, body: bytes, error: str) -> None:
+    @contextmanager
+    def claim(self, *, wait: float, lease: float) -> Iterator[_SqlApply | None]:
+        """Hold the next due event in a transaction; ``None`` when none is due."""
+        conn, token, context = self._twice(
+            lambda conn: self._begin_claim(conn, wait, lease), keep=True
+        )
+        if context is None:
+            self._release(conn, token, lost=False)
+            yield None
+            return
+        with self._holding(conn, token, context) as held:
+            yield held
+
+    def reject(
+        self, provider: str, account: str, body: bytes, error: str, headers_json: str
+    ) -> None:
         """Keep a refused delivery (at most 64 KiB of its body); drop beyond the bounds.
 
         In the same transaction, deliveries older than ``rejected_max_age`` and all but
         the newest ``rejected_limit`` are deleted.
         """
         body, error = body[:REJECTED_BODY_LIMIT], storable_text(error)
-        self._run(lambda conn: self._reject_on(conn, provider, body, error))
+        self._run(lambda conn: self._reject_on(conn, provider, account, body, error, headers_json))
 
     def _prune_condition(self) -> tuple[str, tuple[object, ...]]:
         """The rejected rows to delete, given the id just inserted (``{new}``)."""
@@ -282,30 +427,36 @@ class _SqlStore:
             params.append(self.time(_now() - self.rejected_max_age))
         return " OR ".join(conditions), tuple(params)
 
-    def get(self, provider: str, event_key: str) -> InboxRecord | None:
+    # -- the read side and operations ---------------------------------------------------
+
+    def get(self, ref: EventRef) -> InboxRecord | None:
         """Return one record, or ``None``."""
-        if not (keepable(provider) and keepable(event_key)):
+        if not all(keepable(part) for part in ref):
             return None  # no such key can have been recorded
         statement = self.sql(
             f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - constant columns
-            " WHERE provider = ? AND event_key = ?"
+            " WHERE provider = ? AND account = ? AND event_key = ?"
         )
-        row = self._run(lambda conn: conn.execute(statement, (provider, event_key)).fetchone())
+        row = self._run(lambda conn: conn.execute(statement, tuple(ref)).fetchone())
         return None if row is None else sql_record(row)
 
     def records(
-        self, *, state: RecordState | None = None, provider: str | None = None, limit: int = 100
+        self,
+        *,
+        state: RecordState | None = None,
+        provider: str | None = None,
+        account: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
     ) -> list[InboxRecord]:
-        """Return records, newest first."""
-        if provider is not None and not keepable(provider):
-            return []  # no such provider can have been recorded
-        conditions, params = ["TRUE"], []
+        """Return records, newest first (``id < after`` when given)."""
+        limit, after = check_page(limit, after)
+        if not all(keepable(part) for part in (provider or "", account or "")):
+            return []  # no such provider or account can have been recorded
+        conditions, params = _filters(provider=provider, account=account, after=after)
         if state is not None:
             conditions.append("state = ?")
             params.append(state.value)
-        if provider is not None:
-            conditions.append("provider = ?")
-            params.append(provider)
         statement = self.sql(
             f"SELECT {_COLUMNS} FROM payplane_postbacks"  # noqa: S608 - placeholders only
             f" WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT ?"
@@ -313,27 +464,124 @@ class _SqlStore:
         rows = self._run(lambda conn: conn.execute(statement, (*params, limit)).fetchall())
         return [sql_record(row) for row in rows]
 
-    def rejected(self, *, limit: int = 100) -> list[RejectedPostback]:
-        """Return refused deliveries, newest first."""
+    def rejected(
+        self,
+        *,
+        provider: str | None = None,
+        account: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RejectedPostback]:
+        """Return refused deliveries, newest first (``id < after`` when given)."""
+        limit, after = check_page(limit, after)
+        if not all(keepable(part) for part in (provider or "", account or "")):
+            return []
+        conditions, params = _filters(provider=provider, account=account, after=after)
         statement = self.sql(
-            "SELECT provider, received_at, error, body FROM payplane_rejected"
-            " ORDER BY id DESC LIMIT ?"
+            f"SELECT {_REJECTED_COLUMNS} FROM payplane_rejected"  # noqa: S608 - placeholders only
+            f" WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT ?"
         )
-        rows = self._run(lambda conn: conn.execute(statement, (limit,)).fetchall())
+        rows = self._run(lambda conn: conn.execute(statement, (*params, limit)).fetchall())
         return [
-            RejectedPostback(provider=p, received_at=_as_time(t), error=e, body=bytes(b))
-            for p, t, e, b in rows
+            RejectedPostback(
+                id=i,
+                provider=p,
+                account=a,
+                received_at=_as_time(t),
+                error=e,
+                headers=headers_from_json(h),
+                body=bytes(b),
+            )
+            for i, p, a, t, e, h, b in rows
         ]
 
+    def requeue(self, ref: EventRef) -> RecordState | None:
+        """Make a dead or failed event due now with a new count of attempts."""
+        if not all(keepable(part) for part in ref):
+            return None
+        return self._run(lambda conn: self._requeue_on(conn, ref))
 
-TABLES = ("payplane_schema", "payplane_postbacks", "payplane_rejected")
-"""The tables of a payplane inbox."""
-
-
-def _newer_schema(version: int | None, where: str, field: str) -> None:
-    if version is not None and version > SCHEMA_VERSION:
-        msg = (
-            f"{where} holds inbox schema version {version}; this payplane "
-            f"knows version {SCHEMA_VERSION}: upgrade payplane"
+    def due(self, *, before: datetime, limit: int) -> list[EventRef]:
+        """Return waiting events whose next attempt is before *before*, oldest first."""
+        statement = self.sql(
+            "SELECT provider, account, event_key FROM payplane_postbacks"  # noqa: S608
+            f" WHERE {WAITING} AND next_attempt_at < ? ORDER BY next_attempt_at, id LIMIT ?"
         )
-        raise ConfigurationError(msg, field=field)
+        rows = self._run(
+            lambda conn: conn.execute(statement, (self.time(before), limit)).fetchall()
+        )
+        return [EventRef(*row) for row in rows]
+
+    def prune(
+        self,
+        *,
+        applied_before: datetime | None,
+        rejected_before: datetime | None,
+        batch: int,
+        dry_run: bool,
+    ) -> PruneResult:
+        """Delete applied and ignored records and refused deliveries older than the times.
+
+        Each batch of at most *batch* rows is its own short transaction, so deliveries
+        go on between them; rows another transaction holds are left for the next prune.
+        """
+        records = rejected = 0
+        work = (
+            ("payplane_postbacks", f"{SETTLED} AND applied_at < ?", applied_before),
+            ("payplane_rejected", "received_at < ?", rejected_before),
+        )
+        for table, condition, before in work:
+            if before is None:
+                continue
+            count = self._prune_table(table, condition, self.time(before), batch, dry_run=dry_run)
+            if table == "payplane_postbacks":
+                records = count
+            else:
+                rejected = count
+        return PruneResult(records=records, rejected=rejected, dry_run=dry_run)
+
+    def _prune_table(
+        self, table: str, condition: str, before: object, batch: int, *, dry_run: bool
+    ) -> int:
+        if dry_run:
+            statement = self.sql(f"SELECT COUNT(*) FROM {table} WHERE {condition}")  # noqa: S608
+
+            def count_rows(conn: Any) -> int:  # noqa: ANN401 - either database's connection
+                found: int = conn.execute(statement, (before,)).fetchone()[0]
+                return found
+
+            return self._run(count_rows)
+        delete = self.sql(self._prune_statement(table, condition))
+
+        def one_batch(conn: Any) -> int:  # noqa: ANN401 - either database's connection
+            return self._prune_batch(conn, delete, (before, batch))
+
+        count = 0
+        while True:
+            done = self._run(one_batch)
+            count += done
+            if done < batch:
+                return count
+
+    def _prune_statement(self, table: str, condition: str) -> str:
+        return (
+            f"DELETE FROM {table} WHERE id IN"  # noqa: S608 - constant names
+            f" (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT ?)"
+        )
+
+
+def _filters(
+    *, provider: str | None, account: str | None, after: int | None
+) -> tuple[list[str], list[object]]:
+    conditions: list[str] = ["TRUE"]
+    params: list[object] = []
+    if provider is not None:
+        conditions.append("provider = ?")
+        params.append(provider)
+    if account is not None:
+        conditions.append("account = ?")
+        params.append(account)
+    if after is not None:
+        conditions.append("id < ?")
+        params.append(after)
+    return conditions, params

@@ -6,15 +6,26 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from payplane._inbox._sql import TABLES, _newer_schema, _SqlStore
+from payplane._inbox._sql import (
+    TABLES,
+    WAITING,
+    _newer_schema,
+    _older_schema,
+    _SqlApply,
+    _SqlStore,
+)
 from payplane._inbox._store import (
     DEFAULT_REJECTED_LIMIT,
     DEFAULT_REJECTED_MAX_AGE,
     SCHEMA_VERSION,
+    EventRef,
     InboxBusyError,
+    NewRecord,
     RecordState,
     StoreUnavailableError,
     _now,
@@ -22,33 +33,113 @@ from payplane._inbox._store import (
 )
 from payplane.exceptions import ConfigurationError
 
-__all__ = ["SQLiteStore"]
+__all__ = ["POSTBACKS_TABLE", "SQLiteStore"]
 
-_SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS payplane_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS payplane_postbacks (
+POSTBACKS_TABLE = """
+CREATE TABLE {name} (
     id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
     event_key TEXT NOT NULL,
+    kind TEXT,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     replays INTEGER NOT NULL DEFAULT 0,
     received_at TEXT NOT NULL,
     applied_at TEXT,
+    next_attempt_at TEXT,
+    dead_at TEXT,
     last_error TEXT,
+    headers TEXT NOT NULL DEFAULT '{{}}',
     body BLOB NOT NULL,
     event TEXT NOT NULL,
-    UNIQUE (provider, event_key)
-);
+    UNIQUE (provider, account, event_key)
+)"""
+"""The version-2 events table (``{name}`` to fill); its indexes are ``_POSTBACKS_INDEXES``."""
+
+_POSTBACKS_INDEXES = (
+    # Deferred mode's queue, in claiming order; only waiting events are in it.
+    (
+        "CREATE INDEX IF NOT EXISTS payplane_postbacks_due ON payplane_postbacks"
+        f" (next_attempt_at, id) WHERE {WAITING}"
+    ),
+    # Pruning (applied and ignored events by age) and listing by state.
+    (
+        "CREATE INDEX IF NOT EXISTS payplane_postbacks_settled"
+        " ON payplane_postbacks (state, applied_at)"
+    ),
+)
+
+_REJECTED_TABLE = """
 CREATE TABLE IF NOT EXISTS payplane_rejected (
     id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
     received_at TEXT NOT NULL,
     error TEXT NOT NULL,
+    headers TEXT NOT NULL DEFAULT '{}',
     body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payplane_rejected_received_at ON payplane_rejected (received_at);
-"""
+)"""
+
+_CREATE = (
+    POSTBACKS_TABLE.format(name="payplane_postbacks"),
+    *_POSTBACKS_INDEXES,
+    _REJECTED_TABLE,
+    "CREATE INDEX IF NOT EXISTS payplane_rejected_received_at ON payplane_rejected (received_at)",
+)
+
+# Version 1 to 2: accounts, headers, deferred mode's columns, the ignored and dead states.
+# The unique key gains the account, which SQLite can only change by rebuilding the table
+# (in the migration's one transaction).
+_MIGRATE_1_TO_2 = (
+    POSTBACKS_TABLE.format(name="payplane_postbacks_v2"),
+    (
+        "INSERT INTO payplane_postbacks_v2 (id, provider, account, event_key, kind, state,"
+        " attempts, replays, received_at, applied_at, last_error, headers, body, event)"
+        " SELECT id, provider, '', event_key, json_extract(event, '$.kind'), state, attempts,"
+        " replays, received_at, applied_at, last_error, '{}', body, event FROM payplane_postbacks"
+    ),
+    "DROP TABLE payplane_postbacks",
+    "ALTER TABLE payplane_postbacks_v2 RENAME TO payplane_postbacks",
+    *_POSTBACKS_INDEXES,
+    "ALTER TABLE payplane_rejected ADD COLUMN account TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE payplane_rejected ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
+)
+
+MIGRATIONS = {1: _MIGRATE_1_TO_2}
+"""Statements that bring a database from version N to N + 1, run in one transaction."""
+
+_SELECT_HELD = (
+    "SELECT id, state, attempts, event FROM payplane_postbacks"
+    " WHERE provider = ? AND account = ? AND event_key = ?"
+)
+_SELECT_STATE = (
+    "SELECT state FROM payplane_postbacks WHERE provider = ? AND account = ? AND event_key = ?"
+)
+_INSERT = (
+    "INSERT INTO payplane_postbacks (provider, account, event_key, kind, state, attempts,"
+    " received_at, applied_at, next_attempt_at, headers, body, event)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING id"
+)
+_CLAIM = (
+    "SELECT id, provider, account, event_key, state, attempts, event"  # noqa: S608 - constants
+    f" FROM payplane_postbacks WHERE {WAITING} AND next_attempt_at <= ?"
+    " ORDER BY next_attempt_at, id LIMIT 1"
+)
+
+
+def _held(
+    store: SQLiteStore,
+    conn: sqlite3.Connection,
+    ref: EventRef,
+    row: tuple[int, str, int, str] | None,
+    release: Callable[[], None],
+) -> _SqlApply:
+    if row is None:
+        raise LookupError(ref)
+    row_id, state, attempts, event = row
+    return _SqlApply(store, conn, ref, row_id, RecordState(state), attempts, event, release=release)
 
 
 # SQLite's primary result codes for "another connection holds the lock".
@@ -108,6 +199,7 @@ class SQLiteStore(_SqlStore):
         # id -> (pid, connection): close() closes only this process's connections.
         self._opened: dict[int, tuple[int, sqlite3.Connection]] = {}
         self._opened_lock = threading.Lock()
+        self._writer, self._writer_pid = threading.Lock(), os.getpid()
         if create:
             self._migrate()
         else:
@@ -218,25 +310,33 @@ class SQLiteStore(_SqlStore):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _SQLITE_SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                row = conn.execute("SELECT MAX(version) FROM payplane_schema").fetchone()
-                _newer_schema(row[0], str(self.path), "path")
-                if row[0] is None:
-                    conn.execute(
-                        "INSERT INTO payplane_schema (version) VALUES (?)", (SCHEMA_VERSION,)
-                    )
+                self._migrate_on(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            msg = f"cannot create payplane's inbox tables in {self.path}: {exc}"
+            msg = f"cannot create or migrate payplane's inbox tables in {self.path}: {exc}"
             raise ConfigurationError(msg, field="path") from exc
         finally:
             conn.close()
+
+    def _migrate_on(self, conn: sqlite3.Connection) -> None:
+        """Create the tables, or bring them to this version, one step per version."""
+        conn.execute("CREATE TABLE IF NOT EXISTS payplane_schema (version INTEGER NOT NULL)")
+        version = conn.execute("SELECT MAX(version) FROM payplane_schema").fetchone()[0]
+        _newer_schema(version, str(self.path), "path")
+        if version is None:
+            for statement in _CREATE:
+                conn.execute(statement)
+            conn.execute("INSERT INTO payplane_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            return
+        while version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            version += 1
+            conn.execute("UPDATE payplane_schema SET version = ?", (version,))
 
     def _check_inbox(self) -> None:
         """Check, read-only, that the file holds a payplane inbox (``create=False``).
@@ -271,67 +371,38 @@ class SQLiteStore(_SqlStore):
         if row[0] is None:
             raise ConfigurationError(missing, field="path")
         _newer_schema(row[0], str(self.path), "path")
+        _older_schema(row[0], str(self.path), "path")
 
-    # -- the steps ----------------------------------------------------------------------------
+    # -- the write lock -------------------------------------------------------------------------
 
-    def record(
-        self, provider: str, event_key: str, body: bytes, event_json: str, *, wait: float
-    ) -> RecordState:
-        """Insert the event unless present; return its committed state."""
-        select = "SELECT state FROM payplane_postbacks WHERE provider = ? AND event_key = ?"
+    def _writer_lock(self) -> threading.Lock:
+        # A lock inherited across fork may be held by a thread that does not exist here.
+        if self._writer_pid != os.getpid():
+            self._writer, self._writer_pid = threading.Lock(), os.getpid()
+        return self._writer
 
-        def work(conn: sqlite3.Connection) -> RecordState:
-            # WAL readers do not wait for the writer: a repeat needs no lock at all.
-            row = conn.execute(select, (provider, event_key)).fetchone()
-            if row is not None:
-                return RecordState(row[0])
-            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
-            try:
-                conn.execute(
-                    "INSERT INTO payplane_postbacks"
-                    " (provider, event_key, state, received_at, body, event)"
-                    " VALUES (?, ?, 'received', ?, ?, ?)"
-                    " ON CONFLICT (provider, event_key) DO NOTHING",
-                    (provider, event_key, self.time(_now()), body, event_json),
-                )
-            except sqlite3.OperationalError as exc:
-                if _busy(exc):
-                    raise InboxBusyError(str(exc)) from exc
-                raise
-            finally:
-                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            return RecordState(conn.execute(select, (provider, event_key)).fetchone()[0])
+    def _lock(self, wait: float) -> Callable[[], None]:
+        """Take this process's writer lock within *wait* seconds; return its release.
 
-        return self._run(work)
+        Writers of one process queue on this lock, which wakes them as soon as it is
+        free, instead of polling SQLite's lock through its sleeping busy handler; other
+        processes still meet SQLite's own lock.
+        """
+        lock = self._writer_lock()
+        if not lock.acquire(timeout=wait):
+            msg = f"another thread held the inbox's write lock for over {wait:g} seconds"
+            raise InboxBusyError(msg)
+        return lock.release
 
-    def _reject_on(self, conn: sqlite3.Connection, provider: str, body: bytes, error: str) -> None:
-        condition, params = self._prune_condition()
+    @contextlib.contextmanager
+    def _writing(self, wait: float) -> Iterator[None]:
+        release = self._lock(wait)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _busy(exc):
-                raise InboxBusyError(str(exc)) from exc
-            raise
-        try:
-            conn.execute(
-                "INSERT INTO payplane_rejected (provider, received_at, error, body)"
-                " VALUES (?, ?, ?, ?)",
-                (provider, self.time(_now()), error, body),
-            )
-            if condition:
-                conn.execute(
-                    "DELETE FROM payplane_rejected WHERE "  # noqa: S608 - placeholders only
-                    + condition.format(new="last_insert_rowid()"),
-                    params,
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            self._rollback_quietly(conn)
-            raise
+            yield
+        finally:
+            release()
 
-    def _begin_locked(
-        self, conn: sqlite3.Connection, provider: str, event_key: str, wait: float
-    ) -> RecordState:
+    def _begin_immediate(self, conn: sqlite3.Connection, wait: float) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -341,10 +412,179 @@ class SQLiteStore(_SqlStore):
             raise
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        row = conn.execute(
-            "SELECT state FROM payplane_postbacks WHERE provider = ? AND event_key = ?",
-            (provider, event_key),
-        ).fetchone()
-        if row is None:
-            raise LookupError((provider, event_key))
-        return RecordState(row[0])
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def _insert_params(self, new: NewRecord, state: RecordState) -> tuple[object, ...]:
+        now = self.time(_now())
+        return (
+            *new.ref,
+            new.kind,
+            state.value,
+            1 if state is RecordState.APPLIED else 0,
+            now,
+            None if state is RecordState.RECEIVED else now,
+            now if state is RecordState.RECEIVED else None,
+            new.headers_json,
+            new.body,
+            new.event_json,
+        )
+
+    def record(
+        self, new: NewRecord, state: RecordState, *, wait: float
+    ) -> tuple[RecordState, bool]:
+        """Insert the event in *state* unless present, in one commit.
+
+        A repeat needs no lock: WAL readers do not wait for the writer.
+        """
+
+        def work(conn: sqlite3.Connection) -> tuple[RecordState, bool]:
+            row = conn.execute(_SELECT_STATE, new.ref).fetchone()
+            if row is not None:
+                return RecordState(row[0]), False
+            with self._writing(wait):
+                conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+                try:
+                    inserted = conn.execute(_INSERT, self._insert_params(new, state)).fetchall()
+                except sqlite3.OperationalError as exc:
+                    if _busy(exc):
+                        raise InboxBusyError(str(exc)) from exc
+                    raise
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            if inserted:
+                return state, True
+            return RecordState(conn.execute(_SELECT_STATE, new.ref).fetchone()[0]), False
+
+        return self._run(work)
+
+    def _begin_apply(
+        self, conn: sqlite3.Connection, ref: EventRef, wait: float, new: NewRecord | None
+    ) -> _SqlApply:
+        if new is not None:
+            # A repeat of a settled event is answered from a read: no lock, no transaction.
+            row = conn.execute(_SELECT_HELD, ref).fetchone()
+            if row is not None and RecordState(row[1]) in (
+                RecordState.APPLIED,
+                RecordState.IGNORED,
+            ):
+                return _SqlApply(
+                    self, conn, ref, row[0], RecordState(row[1]), row[2], row[3], open_=False
+                )
+        release = self._lock(wait)
+        try:
+            self._begin_immediate(conn, wait)
+            try:
+                if new is not None:
+                    inserted = conn.execute(
+                        _INSERT, self._insert_params(new, RecordState.APPLIED)
+                    ).fetchall()
+                    if inserted:
+                        return _SqlApply(
+                            self,
+                            conn,
+                            ref,
+                            inserted[0][0],
+                            RecordState.RECEIVED,
+                            1,
+                            new.event_json,
+                            fresh=True,
+                            release=release,
+                        )
+                row = conn.execute(_SELECT_HELD, ref).fetchone()
+                return _held(self, conn, ref, row, release)
+            except BaseException:
+                self._rollback_quietly(conn)
+                raise
+        except BaseException:
+            release()
+            raise
+
+    def _begin_claim(self, conn: sqlite3.Connection, wait: float, lease: float) -> _SqlApply | None:
+        del lease  # no server to enforce one: a hung handler holds the file's write lock
+        release = self._lock(wait)
+        try:
+            self._begin_immediate(conn, wait)
+            try:
+                row = conn.execute(_CLAIM, (self.time(_now()),)).fetchone()
+            except BaseException:
+                self._rollback_quietly(conn)
+                raise
+            if row is None:
+                conn.execute("ROLLBACK")
+                release()
+                return None
+        except BaseException:
+            release()
+            raise
+        row_id, provider, account, key, state, attempts, event = row
+        return _SqlApply(
+            self,
+            conn,
+            EventRef(provider, account, key),
+            row_id,
+            RecordState(state),
+            attempts,
+            event,
+            release=release,
+        )
+
+    def _reject_on(  # noqa: PLR0917 - the columns of a refused delivery
+        self,
+        conn: sqlite3.Connection,
+        provider: str,
+        account: str,
+        body: bytes,
+        error: str,
+        headers_json: str,
+    ) -> None:
+        condition, params = self._prune_condition()
+        with self._writing(self.busy_timeout):
+            self._begin_immediate(conn, self.busy_timeout)
+            try:
+                conn.execute(
+                    "INSERT INTO payplane_rejected (provider, account, received_at, error,"
+                    " headers, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    (provider, account, self.time(_now()), error, headers_json, body),
+                )
+                if condition:
+                    conn.execute(
+                        "DELETE FROM payplane_rejected WHERE "  # noqa: S608 - placeholders only
+                        + condition.format(new="last_insert_rowid()"),
+                        params,
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback_quietly(conn)
+                raise
+
+    def _requeue_on(self, conn: sqlite3.Connection, ref: EventRef) -> RecordState | None:
+        with self._writing(self.busy_timeout):
+            conn.execute(
+                "UPDATE payplane_postbacks SET state = 'received', attempts = 0, dead_at = NULL,"
+                " next_attempt_at = ? WHERE provider = ? AND account = ? AND event_key = ?"
+                " AND state IN ('dead', 'failed')",
+                (self.time(_now()), *ref),
+            )
+        row = conn.execute(_SELECT_STATE, ref).fetchone()
+        return None if row is None else RecordState(row[0])
+
+    def _prune_batch(
+        self, conn: sqlite3.Connection, statement: str, params: tuple[object, ...]
+    ) -> int:
+        with self._writing(self.busy_timeout):
+            self._begin_immediate(conn, self.busy_timeout)
+            try:
+                count: int = conn.execute(statement, params).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback_quietly(conn)
+                raise
+        # Let the writers that queued meanwhile in: a lock's waiter is woken by the
+        # release, but the releasing thread would otherwise take the lock again first.
+        time.sleep(_PRUNE_PAUSE)
+        return count
+
+
+_PRUNE_PAUSE = 0.002
+"""Seconds a prune rests between batches on SQLite, so deliveries take the write lock."""

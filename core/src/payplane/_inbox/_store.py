@@ -1,15 +1,21 @@
 """Inbox stores: where postbacks are recorded durably and applied exactly once.
 
-A store does three things atomically:
+A store does these things atomically, for events keyed by ``(provider, account,
+event_key)``:
 
-* ``record``: insert the verified event once per ``(provider, event_key)``, committed
-  before the receiver may answer "ok";
 * ``applying``: open a transaction holding the event's lock (waiting at most ``wait``
   seconds), so exactly one worker runs the handler, whose writes and the "applied" mark
-  commit together or not at all. A failing handler's writes roll back to a savepoint
-  and the failure is recorded in the same transaction, still under the lock;
+  commit together or not at all. Given a new event, the same transaction first inserts
+  it: record, handler and mark make one commit, and nothing is acknowledged before it.
+  A failing handler's writes roll back to a savepoint and the failure is recorded in the
+  same transaction, still under the lock;
+* ``record``: insert the verified event once, committed before the receiver may answer
+  "ok", without running anything (deferred mode, ignored events);
+* ``claim``: the same transaction as ``applying``, for the next event due (deferred
+  mode's workers), skipping those other workers hold;
 * ``reject``: keep a refused delivery for audit, pruning the oldest beyond the store's
-  bounds in the same transaction.
+  bounds in the same transaction;
+* ``prune``: delete what is old, in short batches.
 
 A connection that dies (a database restart, a failover, a connection closed under the
 store) is replaced: an idempotent step (recording, reading, keeping a rejected delivery,
@@ -21,9 +27,12 @@ store raises :class:`StoreUnavailableError`, which the inbox answers with the pr
 from __future__ import annotations
 
 import enum
+import json
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -37,9 +46,12 @@ __all__ = [
     "REJECTED_BODY_LIMIT",
     "SCHEMA_VERSION",
     "ApplyContext",
+    "EventRef",
     "InboxBusyError",
     "InboxRecord",
     "InboxTransaction",
+    "NewRecord",
+    "PruneResult",
     "RecordState",
     "RejectedPostback",
     "Store",
@@ -48,7 +60,7 @@ __all__ = [
     "storable_text",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the tables payplane creates; stored in ``payplane_schema``."""
 
 DEFAULT_REJECTED_LIMIT = 10_000
@@ -62,11 +74,46 @@ class RecordState(enum.Enum):
     """Where a recorded postback stands."""
 
     RECEIVED = "received"
-    """Recorded; the handler has not completed yet."""
+    """Recorded; the handler has not completed yet (deferred mode: waiting for a worker)."""
     APPLIED = "applied"
     """The handler ran and committed; repeats are acknowledged without running it."""
     FAILED = "failed"
-    """The handler raised; the next delivery or an explicit retry applies it."""
+    """The handler raised; the next delivery, a worker (deferred mode, after a backoff) or
+    an explicit retry applies it."""
+    IGNORED = "ignored"
+    """A verified event that is not a payment (a dispute, a settlement...): recorded and
+    acknowledged, never given to the handler."""
+    DEAD = "dead"
+    """Deferred mode: the handler failed on every one of its attempts. Workers leave it
+    alone until an operator re-queues it (:meth:`Inbox.requeue <payplane.Inbox.requeue>`,
+    ``payplane inbox requeue``)."""
+
+
+class EventRef(NamedTuple):
+    """Which recorded event: the key a store records events under."""
+
+    provider: str
+    account: str
+    event_key: str
+
+    def __str__(self) -> str:
+        where = f"{self.provider}/{self.account}" if self.account else self.provider
+        return f"{where}/{self.event_key}"
+
+
+@attrs.frozen(kw_only=True)
+class NewRecord:
+    """What the receiver records for a verified event (ASCII JSON texts, scrubbed)."""
+
+    ref: EventRef
+    kind: str
+    body: bytes
+    event_json: str
+    headers_json: str
+
+
+def _headers_map(value: object) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))  # type: ignore[call-overload]
 
 
 @attrs.frozen(kw_only=True)
@@ -77,14 +124,25 @@ class InboxRecord:
         provider: Provider id.
         event_key: The provider's event key (the deduplication key).
         state: Where it stands.
-        attempts: How many times the handler ran to its end or failed.
+        attempts: How many times the handler ran to its end or failed (re-queuing a dead
+            event starts the count again).
         replays: How many times an operator replayed it after it was applied.
         received_at: When it was first recorded (UTC).
-        applied_at: When the handler's work committed (UTC), if it did.
+        applied_at: When it was applied (the time of the transaction that committed the
+            handler's work, UTC); for an ignored event, when it was recorded.
         last_error: The last handler error, secrets scrubbed.
         body: The raw body as received, with secret values replaced by ``***``.
         event_data: The parsed event as JSON-safe data, secret values replaced by ``***``
             (in every free-text member: raw members, customer id, references).
+        account: The merchant account it was received for (``""``: the provider's one
+            account, ``POST /{provider}``).
+        headers: The delivery's headers that the provider needs to verify it again (its
+            ``postback_headers``; names lower-case), secret values replaced by ``***``.
+        next_attempt_at: Deferred mode: when a worker may next try it (UTC); ``None``
+            once applied, ignored or dead, and for events received inline.
+        dead_at: When it became dead (UTC), if it is.
+        id: The store's row number: increases in order of recording; the cursor of
+            :meth:`Inbox.records <payplane.Inbox.records>`.
     """
 
     provider: str
@@ -97,6 +155,24 @@ class InboxRecord:
     last_error: str | None
     body: bytes = attrs.field(repr=False)
     event_data: dict[str, Any] = attrs.field(repr=False)
+    account: str = ""
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_headers_map, repr=False, eq=False
+    )
+    next_attempt_at: datetime | None = None
+    dead_at: datetime | None = None
+    id: int = 0
+
+    @property
+    def ref(self) -> EventRef:
+        """``(provider, account, event_key)``."""
+        return EventRef(self.provider, self.account, self.event_key)
+
+    @property
+    def kind(self) -> str | None:
+        """The event's kind as recorded (``"deposit"``, ``"withdrawal"``...)."""
+        kind = self.event_data.get("kind")
+        return kind if isinstance(kind, str) else None
 
     @property
     def event(self) -> PostbackEvent:
@@ -113,12 +189,37 @@ class RejectedPostback:
         received_at: When it arrived (UTC).
         error: Why it was refused.
         body: The body (at most 64 KiB of it), secret values replaced by ``***``.
+        account: The merchant account in the URL (``""`` for ``POST /{provider}``).
+        headers: The headers the provider reads to verify a delivery (names lower-case),
+            secret values replaced by ``***``.
+        id: The store's row number: the cursor of
+            :meth:`Inbox.rejected <payplane.Inbox.rejected>`.
     """
 
     provider: str
     received_at: datetime
     error: str
     body: bytes = attrs.field(repr=False)
+    account: str = ""
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_headers_map, repr=False, eq=False
+    )
+    id: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class PruneResult:
+    """What :meth:`Inbox.prune <payplane.Inbox.prune>` deleted (or, dry run, would delete).
+
+    Attributes:
+        records: Applied and ignored records.
+        rejected: Refused deliveries.
+        dry_run: Whether nothing was deleted (the counts say what would have been).
+    """
+
+    records: int
+    rejected: int
+    dry_run: bool = False
 
 
 @attrs.frozen
@@ -162,9 +263,19 @@ class StoreUnavailableError(ConnectionError):
 
 
 class ApplyContext(Protocol):
-    """An open apply transaction, from :meth:`Store.applying`."""
+    """An open apply transaction holding one event, from a store's ``applying``/``claim``.
 
+    ``fresh`` says the event was inserted by this very transaction (inline mode: one
+    commit for record, handler and mark); it is then inserted as applied, and
+    :meth:`mark_applied` has nothing left to do. ``state`` is the state the event had
+    before (``RECEIVED`` when fresh).
+    """
+
+    ref: EventRef
     state: RecordState
+    fresh: bool
+    attempts: int
+    event_json: str
     transaction: InboxTransaction
 
     def savepoint(self) -> Any:  # noqa: ANN401 - a context manager
@@ -176,8 +287,13 @@ class ApplyContext(Protocol):
     def mark_replayed(self) -> None:
         """Count an operator replay, in the same transaction."""
 
-    def mark_failed(self, error: str) -> None:
-        """Record a handler failure, in the same transaction."""
+    def mark_failed(self, error: str, *, retry_in: float | None, dead: bool) -> None:
+        """Record a handler failure, in the same transaction.
+
+        *retry_in* (deferred mode) is how many seconds from now a worker may try again
+        (``None``: no worker will); *dead* ends the attempts. An applied event (a failed
+        replay) stays applied.
+        """
 
 
 class Store(Protocol):
@@ -189,44 +305,91 @@ class Store(Protocol):
     """
 
     def record(
-        self, provider: str, event_key: str, body: bytes, event_json: str, *, wait: float
-    ) -> RecordState:
-        """Insert the event unless present; return its committed state.
+        self, new: NewRecord, state: RecordState, *, wait: float
+    ) -> tuple[RecordState, bool]:
+        """Insert the event in *state* unless present, in one commit.
 
-        *event_json* is ASCII text (the inbox escapes every other character), so any
-        text column keeps it exactly. Raises ``InboxBusyError`` when the write cannot
+        Returns its committed state and whether this call inserted it. A ``RECEIVED``
+        event is due for workers at once. Raises ``InboxBusyError`` when the write cannot
         start within *wait* seconds, ``StoreUnavailableError`` when the database cannot
         be reached.
         """
         ...
 
-    def reject(self, provider: str, body: bytes, error: str) -> None:
+    def reject(
+        self, provider: str, account: str, body: bytes, error: str, headers_json: str
+    ) -> None:
         """Record a refused delivery for audit, pruning beyond the store's bounds."""
         ...
 
-    def applying(self, provider: str, event_key: str, *, wait: float) -> Any:  # noqa: ANN401
+    def applying(self, ref: EventRef, *, wait: float, new: NewRecord | None = None) -> Any:  # noqa: ANN401
         """Return a context manager holding the event's lock inside a transaction.
 
-        It yields an apply context, commits on normal exit and rolls back on an
-        exception. Raises ``InboxBusyError`` when the lock is not had within *wait*
-        seconds, ``LookupError`` when the event is not recorded, and
-        ``StoreUnavailableError`` when the connection is lost (then nothing committed,
-        unless ``commit_sent`` says the outcome is unknown).
+        With *new*, the event is first inserted (as applied, in this transaction) unless
+        present: the context is then ``fresh``. It yields an apply context, commits on
+        normal exit and rolls back on an exception. Raises ``InboxBusyError`` when the
+        lock is not had within *wait* seconds, ``LookupError`` when the event is not
+        recorded, and ``StoreUnavailableError`` when the connection is lost (then nothing
+        committed, unless ``commit_sent`` says the outcome is unknown).
         """
         ...
 
-    def get(self, provider: str, event_key: str) -> InboxRecord | None:
+    def claim(self, *, wait: float, lease: float) -> Any:  # noqa: ANN401
+        """Return a context manager holding the next due event (or ``None``), as ``applying``.
+
+        Due: received or failed, its ``next_attempt_at`` past. Events other workers hold
+        are skipped. *lease* bounds how long the transaction may stay open where the
+        database can enforce it (PostgreSQL).
+        """
+        ...
+
+    def get(self, ref: EventRef) -> InboxRecord | None:
         """Return one record, or ``None``."""
         ...
 
     def records(
-        self, *, state: RecordState | None = None, provider: str | None = None, limit: int = 100
+        self,
+        *,
+        state: RecordState | None = None,
+        provider: str | None = None,
+        account: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
     ) -> list[InboxRecord]:
-        """Return records, newest first."""
+        """Return records, newest first, those with ``id < after`` when *after* is given."""
         ...
 
-    def rejected(self, *, limit: int = 100) -> list[RejectedPostback]:
-        """Return refused deliveries, newest first."""
+    def rejected(
+        self,
+        *,
+        provider: str | None = None,
+        account: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RejectedPostback]:
+        """Return refused deliveries, newest first (``id < after`` when given)."""
+        ...
+
+    def requeue(self, ref: EventRef) -> RecordState | None:
+        """Make a dead or failed event due now with a new count of attempts.
+
+        Returns the state afterwards, ``None`` when there is no such record.
+        """
+        ...
+
+    def due(self, *, before: datetime, limit: int) -> list[EventRef]:
+        """Return waiting events (received or failed) whose next attempt is before *before*."""
+        ...
+
+    def prune(
+        self,
+        *,
+        applied_before: datetime | None,
+        rejected_before: datetime | None,
+        batch: int,
+        dry_run: bool,
+    ) -> PruneResult:
+        """Delete applied and ignored records and refused deliveries older than the times."""
         ...
 
     def close(self) -> None:
@@ -297,3 +460,39 @@ def _positive_seconds(value: object, field: str) -> float:
         msg = f"{field} must be a positive, finite number of seconds, not {value!r}"
         raise ConfigurationError(msg, field=field)
     return float(value)
+
+
+MAX_PAGE = 10_000
+"""The most records one call of ``records()`` or ``rejected()`` returns."""
+
+
+def check_page(limit: object, after: object) -> tuple[int, int | None]:
+    """Check a page request: *limit* in 1..MAX_PAGE, *after* a record id or ``None``."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+        msg = f"limit must be an int from 1 to {MAX_PAGE}, not {limit!r}"
+        raise ValueError(msg)
+    if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
+        msg = f"after must be a record id (an int, the last id of the previous page), not {after!r}"
+        raise ValueError(msg)
+    return limit, after
+
+
+_encode_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, sort_keys=True).encode
+
+
+def headers_json(headers: Mapping[str, str]) -> str:
+    """Return *headers* as the ASCII JSON text the stores keep (``{}`` for none)."""
+    return _encode_ascii(dict(headers)) if headers else "{}"
+
+
+def headers_from_json(text: object) -> dict[str, str]:
+    """Read stored headers back (anything unreadable reads as none)."""
+    if not text or text == "{}":
+        return {}
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}

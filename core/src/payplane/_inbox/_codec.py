@@ -18,24 +18,77 @@ from payplane.exceptions import MalformedPayloadError
 __all__ = ["MAX_EVENT_DEPTH", "event_from_dict", "event_to_dict", "event_to_json"]
 
 
-def _plain(value: object) -> object:
+class _TooDeep(Exception):  # noqa: N818 - private control flow, never seen by users
+    """The data nests deeper than the limit :func:`_plain` was given."""
+
+
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def _plain(value: object, depth: int, limit: list[int]) -> object:  # noqa: C901, PLR0911, PLR0912 - one fast path per kind: every stored event runs through it
+    """Return *value* (found at nesting level *depth*) as JSON-safe data.
+
+    ``limit`` is ``[deepest level allowed, deepest level seen]``: a container deeper than
+    the first raises :class:`_TooDeep` at once; the second is kept up to date.
+
+    A value whose type has ``__payplane_json__()`` is written as the data that method
+    returns, as returned: JSON-safe data (dicts with string keys, lists, strings,
+    numbers, booleans, ``None``) of at most two levels, which the provider vouches for.
+    It is how a lazy provider type (Paykassma's map of about 180 converted amounts)
+    gives its exact stored form without building every item.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or kind is list:
+        if depth > limit[1]:
+            limit[1] = depth
+            if depth > limit[0]:
+                raise _TooDeep
+        inner = depth + 1
+        if kind is dict:
+            return {
+                k if type(k) is str else str(k): v
+                if type(v) in _SCALARS
+                else _plain(v, inner, limit)
+                for k, v in value.items()  # type: ignore[attr-defined]
+            }
+        return [v if type(v) in _SCALARS else _plain(v, inner, limit) for v in value]  # type: ignore[attr-defined]
+    if kind is Decimal:
+        return str(value)
+    hook = getattr(kind, "__payplane_json__", None)
+    if hook is not None:
+        if depth + 1 > limit[1]:
+            limit[1] = depth + 1
+            if depth + 1 > limit[0]:
+                raise _TooDeep
+        return hook(value)
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Money):
-        return value.to_dict()
     if isinstance(value, datetime):
         return value.isoformat()
+    if not isinstance(value, Money | Mapping | tuple):
+        return value  # not JSON: the encoder says so
+    if depth > limit[1]:
+        limit[1] = depth
+        if depth > limit[0]:
+            raise _TooDeep
+    if isinstance(value, Money):
+        return value.to_dict()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+        return {str(k): _plain(v, depth + 1, limit) for k, v in value.items()}
+    return [_plain(v, depth + 1, limit) for v in value]
 
 
-def _status(mapped: MappedStatus[Any] | None) -> dict[str, object] | None:
+_UNLIMITED = 10**9
+
+
+def _status(
+    mapped: MappedStatus[Any] | None, raw_depth: int, limit: list[int]
+) -> dict[str, object] | None:
     if mapped is None:
         return None
-    return {"status": mapped.status.value, "raw": _plain(mapped.raw)}
+    return {"status": mapped.status.value, "raw": _plain(mapped.raw, raw_depth, limit)}
 
 
 def _time(value: datetime | None) -> str | None:
@@ -47,11 +100,23 @@ def event_to_dict(event: PostbackEvent) -> dict[str, object]:
 
     ``unsigned`` is written as a sorted list of field names.
     """
+    return _event_dict(event, [_UNLIMITED, 1])
+
+
+def _event_dict(event: PostbackEvent, limit: list[int]) -> dict[str, object]:
+    """:func:`event_to_dict`, with :func:`_plain`'s depth *limit* (the event is level 1).
+
+    The structure's own containers: the amount, status, transactions and unsigned at
+    level 2; in a transaction (level 3), its amount and status at level 4.
+    """
+    limit[1] = max(limit[1], 4 if event.transactions else 2)
+    if limit[1] > limit[0]:
+        raise _TooDeep
     return {
         "provider": event.provider,
         "kind": event.kind.value,
         "event_key": event.event_key,
-        "status": _status(event.status),
+        "status": _status(event.status, 3, limit),
         "amount": event.amount.to_dict(),
         "customer_id": event.customer_id,
         "reference": event.reference,
@@ -61,13 +126,13 @@ def event_to_dict(event: PostbackEvent) -> dict[str, object]:
                 "transaction_id": t.transaction_id,
                 "amount": t.amount.to_dict(),
                 "reference": t.reference,
-                "status": _status(t.status),
+                "status": _status(t.status, 5, limit),
                 "occurred_at": _time(t.occurred_at),
-                "raw": _plain(t.raw),
+                "raw": _plain(t.raw, 4, limit),
             }
             for t in event.transactions
         ],
-        "raw": _plain(event.raw),
+        "raw": _plain(event.raw, 2, limit),
         "unsigned": sorted(event.unsigned),
     }
 
@@ -110,12 +175,10 @@ def event_to_json(
     """
     too_deep = f"the event nests deeper than {max_depth} levels"
     try:
-        data = event_to_dict(event)
+        data = _event_dict(event, [max_depth, 1])
         text = _encode(data)
-    except RecursionError as exc:
+    except (RecursionError, _TooDeep) as exc:
         raise MalformedPayloadError(too_deep) from exc
-    if _depth_over(data, text, max_depth):
-        raise MalformedPayloadError(too_deep)
     if "\\ud" in text and _split_pair(data):
         msg = (
             "the event holds a surrogate pair as two separate characters (bytes that are "
@@ -125,23 +188,6 @@ def event_to_json(
     if scrub is not None and _may_hold(text, scrub):
         text = _encode(_stored(data, scrub, max_depth))
     return text
-
-
-def _depth_over(data: object, text: str, limit: int) -> bool:
-    """Whether *data* (whose JSON is *text*) nests deeper than *limit*, without recursion."""
-    if text.count("[") + text.count("{") <= limit:
-        return False  # never deeper than its number of openers: the common, cheap case
-    stack: list[tuple[object, int]] = [(data, 1)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        if depth > limit:
-            return True
-        children = item.values() if type(item) is dict else item
-        for child in children:  # type: ignore[attr-defined]
-            if type(child) is dict or type(child) is list:
-                push((child, depth + 1))
-    return False
 
 
 # A high surrogate followed by a low one: JSON writes them as the escape of one astral

@@ -203,13 +203,13 @@ class _SqlApply:
             self._savepoints += 1
             name = f"payplane_handler_{self._savepoints}"
             self._connection.execute(f"SAVEPOINT {name}")
+        # Not released: what follows (the mark) belongs in it as well, and COMMIT ends
+        # it; a round trip saved per event.
         try:
             yield
         except BaseException:
             self._connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self._connection.execute(f"RELEASE SAVEPOINT {name}")
             raise
-        self._connection.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class _SqlStore:

@@ -40,8 +40,8 @@ def php_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def postback(index: int) -> bytes:
-    """Return the signed deposit postback of event number *index*."""
+def postback(index: int, *, access: str = ACCESS_KEY, private: str = PRIVATE_KEY) -> bytes:
+    """Return the deposit postback of event number *index*, signed with these keys."""
     transactions = [
         {
             "activated_datetime": "2023-08-01 16:37:40",
@@ -63,7 +63,7 @@ def postback(index: int) -> bytes:
         }
     ]
     body = {
-        "signature": postback_signature(ACCESS_KEY, PRIVATE_KEY, php_json(transactions)),
+        "signature": postback_signature(access, private, php_json(transactions)),
         "wallet_type": "wavepay",
         "amount": 1000 + index,
         "currency_code": "MMK",
@@ -71,7 +71,7 @@ def postback(index: int) -> bytes:
         "converted_amount": {"USD": 0.5, "MMK": 1000 + index},
         "direction": "ingoing",
         "created_datetime": "2023-08-01 13:37:42",
-        "access_key": ACCESS_KEY,
+        "access_key": access,
         "additional_data": transactions,
     }
     return php_json(body).encode()

@@ -22,6 +22,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -684,26 +685,39 @@ def _load_handler(target: str) -> Callable[[PostbackEvent, InboxTransaction], ob
 def _open_inbox(
     ctx: click.Context,
     handler: Callable[[PostbackEvent, InboxTransaction], object] = _refuse,
-    providers: Mapping[str, object] | None = None,
+    provider: str | None = None,
+    settings: Mapping[str, object] | None = None,
+    *,
+    account: str = "",
+    **kwargs: Any,  # noqa: ANN401 - Inbox's keywords
 ) -> Inbox:
     from payplane._inbox import Inbox  # noqa: PLC0415
 
     target: _InboxTarget = ctx.obj
     store = target.store()
     ctx.call_on_close(store.close)
-    return Inbox(store, handler, providers=providers)
+    box = Inbox(store, handler, **kwargs)
+    if provider is not None:
+        box.add_provider(provider, settings or {}, account=account)
+    return box
 
 
 def _record_dict(record: InboxRecord, *, body: bool = False) -> dict[str, object]:
     data: dict[str, object] = {
+        "id": record.id,
         "provider": record.provider,
+        "account": record.account,
         "event_key": record.event_key,
+        "kind": record.kind,
         "state": record.state.value,
         "attempts": record.attempts,
         "replays": record.replays,
         "received_at": record.received_at.isoformat(),
         "applied_at": record.applied_at.isoformat() if record.applied_at else None,
+        "next_attempt_at": record.next_attempt_at.isoformat() if record.next_attempt_at else None,
+        "dead_at": record.dead_at.isoformat() if record.dead_at else None,
         "last_error": record.last_error,
+        "headers": dict(record.headers),
         "event": record.event_data,
     }
     if body:
@@ -713,9 +727,12 @@ def _record_dict(record: InboxRecord, *, body: bool = False) -> dict[str, object
 
 def _rejected_dict(rejected: RejectedPostback) -> dict[str, object]:
     return {
+        "id": rejected.id,
         "provider": rejected.provider,
+        "account": rejected.account,
         "received_at": rejected.received_at.isoformat(),
         "error": rejected.error,
+        "headers": dict(rejected.headers),
     }
 
 
@@ -723,6 +740,10 @@ def _short(text: str | None, width: int = 60) -> str:
     if not text:
         return "-"
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.isoformat(timespec="seconds")
 
 
 @cli.group()
@@ -747,67 +768,120 @@ def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
     ctx.obj = _InboxTarget(db, postgres)
 
 
-@inbox.command("list")
-@click.option(
-    "--state",
-    type=click.Choice(["received", "applied", "failed"]),
-    help="Only records in this state.",
+_ACCOUNT = click.option(
+    "--account",
+    default="",
+    show_default="the provider's one account",
+    help="The merchant account (as in POST /{provider}/{account}).",
 )
+_STATES = ["received", "applied", "failed", "ignored", "dead"]
+
+
+@inbox.command("list")
+@click.option("--state", type=click.Choice(_STATES), help="Only records in this state.")
 @click.option("--provider", help="Only records of this provider.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--account", help="Only records of this merchant account ('' for the default).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="At most this many (one page).",
+)
+@click.option(
+    "--after",
+    type=int,
+    metavar="ID",
+    help="The next page: records older than the one with this id (the last id shown).",
+)
 @click.option("--rejected", is_flag=True, help="List refused deliveries instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
-def inbox_list(
+def inbox_list(  # noqa: PLR0917 - one parameter per option
     ctx: click.Context,
     state: str | None,
     provider: str | None,
+    account: str | None,
     limit: int,
+    after: int | None,
     *,
     rejected: bool,
     as_json: bool,
 ) -> None:
-    """List recorded postbacks (or refused deliveries), newest first."""
+    """List recorded postbacks (or refused deliveries), newest first, one page at a time.
+
+    A full page ends with the option that shows the next one (--after ID, on stderr);
+    with --json, pass the last record's "id" as --after.
+    """
     from payplane._inbox import RecordState  # noqa: PLC0415
 
     box = _open_inbox(ctx)
     if rejected:
-        refused = [_rejected_dict(r) for r in box.rejected(limit=limit)]
+        refused = box.rejected(provider=provider, account=account, after=after, limit=limit)
         if as_json:
-            _json_out(refused)
+            _json_out([_rejected_dict(r) for r in refused])
             return
         _table(
-            ["provider", "received at", "error"],
-            ([r["provider"], r["received_at"], _short(str(r["error"]), 80)] for r in refused),
+            ["id", "provider", "account", "received at", "error"],
+            (
+                [r.id, r.provider, r.account or "-", _when(r.received_at), _short(r.error, 80)]
+                for r in refused
+            ),
         )
+        _more(refused, limit)
         return
     records = box.records(
-        state=RecordState(state) if state else None, provider=provider, limit=limit
+        state=RecordState(state) if state else None,
+        provider=provider,
+        account=account,
+        after=after,
+        limit=limit,
     )
     if as_json:
         _json_out([_record_dict(r) for r in records])
         return
     _table(
-        ["provider", "event key", "state", "attempts", "replays", "received at", "last error"],
+        [
+            "id",
+            "provider",
+            "account",
+            "event key",
+            "kind",
+            "state",
+            "attempts",
+            "received at",
+            "next attempt",
+            "last error",
+        ],
         (
             [
+                r.id,
                 r.provider,
+                r.account or "-",
                 r.event_key,
+                r.kind or "-",
                 r.state.value,
                 r.attempts,
-                r.replays,
-                r.received_at.isoformat(timespec="seconds"),
+                _when(r.received_at),
+                _when(r.next_attempt_at),
                 _short(r.last_error),
             ]
             for r in records
         ),
     )
+    _more(records, limit)
 
 
-def _get_record(box: Inbox, provider: str, event_key: str) -> InboxRecord:
-    record = box.get(provider, event_key)
+def _more(page: Sequence[InboxRecord] | Sequence[RejectedPostback], limit: int) -> None:
+    if len(page) == limit:
+        _out(f"(more: add --after {page[-1].id} for the next page)", err=True)
+
+
+def _get_record(box: Inbox, provider: str, event_key: str, account: str) -> InboxRecord:
+    record = box.get(provider, event_key, account=account)
     if record is None:
-        msg = f"no recorded postback {provider}/{event_key}"
+        where = f"{provider}/{account}" if account else provider
+        msg = f"no recorded postback {where}/{event_key}"
         raise CliError(msg)
     return record
 
@@ -815,14 +889,15 @@ def _get_record(box: Inbox, provider: str, event_key: str) -> InboxRecord:
 @inbox.command("show")
 @click.argument("provider")
 @click.argument("event_key")
+@_ACCOUNT
 @click.option("--body", is_flag=True, help="Include the raw body (secrets already replaced).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
 def inbox_show(
-    ctx: click.Context, provider: str, event_key: str, *, body: bool, as_json: bool
+    ctx: click.Context, provider: str, event_key: str, account: str, *, body: bool, as_json: bool
 ) -> None:
-    """Show one recorded postback: its state, attempts, last error and event."""
-    record = _get_record(_open_inbox(ctx), provider, event_key)
+    """Show one recorded postback: its state, attempts, last error, headers and event."""
+    record = _get_record(_open_inbox(ctx), provider, event_key, account)
     data = _record_dict(record, body=body)
     if as_json:
         _json_out(data)
@@ -830,11 +905,16 @@ def inbox_show(
     _table(
         ["field", "value"],
         (
-            [name, "-" if value is None else value]
+            [name, "-" if value in (None, {}) else value]
             for name, value in data.items()
-            if name not in {"event", "body"}
+            if name not in {"event", "body", "headers"}
         ),
     )
+    if record.headers:
+        _out()
+        _out("headers:")
+        for name, value in sorted(record.headers.items()):
+            _out(f"  {name}: {value}")
     _out()
     _out("event:")
     _out(json.dumps(record.event_data, indent=2, ensure_ascii=False))
@@ -863,14 +943,16 @@ _SETTING = click.option(
 @inbox.command("retry")
 @click.argument("provider")
 @click.argument("event_key")
+@_ACCOUNT
 @_HANDLER
 @_SETTING
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
-def inbox_retry(
+def inbox_retry(  # noqa: PLR0917 - one parameter per option
     ctx: click.Context,
     provider: str,
     event_key: str,
+    account: str,
     handler_target: str,
     settings: Sequence[str],
     *,
@@ -878,16 +960,17 @@ def inbox_retry(
 ) -> None:
     """Apply a recorded postback that is not applied yet (after a handler failure).
 
-    An applied postback is left alone. Exits 0 when it ends applied, 1 otherwise.
+    An applied (or ignored) postback is left alone. Exits 0 when it ends applied, 1
+    otherwise.
     """
     from payplane._inbox import RecordState  # noqa: PLC0415
 
     handler = _load_handler(handler_target)
     values = _settings(provider, settings, "--setting")
-    box = _open_inbox(ctx, handler, {provider: values})
-    _get_record(box, provider, event_key)
-    state = box.retry(provider, event_key)
-    record = box.get(provider, event_key)
+    box = _open_inbox(ctx, handler, provider, values, account=account)
+    _get_record(box, provider, event_key, account)
+    state = box.retry(provider, event_key, account=account)
+    record = box.get(provider, event_key, account=account)
     if as_json:
         _json_out(_record_dict(record) if record else {"state": state.value})
     else:
@@ -901,15 +984,17 @@ def inbox_retry(
 @inbox.command("replay")
 @click.argument("provider")
 @click.argument("event_key")
+@_ACCOUNT
 @_HANDLER
 @_SETTING
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
-def inbox_replay(
+def inbox_replay(  # noqa: PLR0917 - one parameter per option
     ctx: click.Context,
     provider: str,
     event_key: str,
+    account: str,
     handler_target: str,
     settings: Sequence[str],
     *,
@@ -922,15 +1007,15 @@ def inbox_replay(
     """
     handler = _load_handler(handler_target)
     values = _settings(provider, settings, "--setting")
-    box = _open_inbox(ctx, handler, {provider: values})
-    _get_record(box, provider, event_key)
+    box = _open_inbox(ctx, handler, provider, values, account=account)
+    _get_record(box, provider, event_key, account)
     if not yes:
         click.confirm(f"Run the handler again for {provider}/{event_key}?", abort=True)
     try:
-        completed = box.replay(provider, event_key)
+        completed = box.replay(provider, event_key, account=account)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    record = box.get(provider, event_key)
+    record = box.get(provider, event_key, account=account)
     if as_json:
         _json_out({"completed": completed, "record": _record_dict(record) if record else None})
     else:
@@ -939,6 +1024,203 @@ def inbox_replay(
         _out(f"{provider}/{event_key}: {result} (replays: {replays})")
     if not completed:
         ctx.exit(1)
+
+
+@inbox.command("requeue")
+@click.argument("provider", required=False)
+@click.argument("event_key", required=False)
+@click.option(
+    "--account", help="The merchant account ('' for the default; with --all-dead: only it)."
+)
+@click.option(
+    "--all-dead", is_flag=True, help="Re-queue every dead event (of --provider / --account)."
+)
+@click.option("--provider", "only_provider", help="With --all-dead: only this provider's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_requeue(
+    ctx: click.Context,
+    provider: str | None,
+    event_key: str | None,
+    account: str | None,
+    only_provider: str | None,
+    *,
+    all_dead: bool,
+    as_json: bool,
+) -> None:
+    """Make a dead (or failed) event due again now, with a fresh count of attempts.
+
+    PROVIDER EVENT_KEY re-queues one event; --all-dead every dead one. Workers (or the
+    task-queue hand-off's sweep) apply them next. Fix the cause first: an event that
+    keeps failing is dead again after as many attempts.
+    """
+    from payplane._inbox import RecordState  # noqa: PLC0415
+
+    if all_dead == bool(provider or event_key):
+        msg = "name one event (PROVIDER EVENT_KEY) or pass --all-dead, not both"
+        raise CliConfigError(msg)
+    box = _open_inbox(ctx)
+    if all_dead:
+        count = box.requeue_dead(provider=only_provider, account=account)
+        if as_json:
+            _json_out({"requeued": count})
+        else:
+            _out(f"{count} dead event(s) re-queued")
+        return
+    if event_key is None or provider is None:
+        msg = "requeue needs PROVIDER and EVENT_KEY"
+        raise CliConfigError(msg)
+    state = box.requeue(provider, event_key, account=account or "")
+    if as_json:
+        _json_out({"state": state.value})
+    else:
+        _out(f"{provider}/{event_key}: {state.value}")
+    if state is not RecordState.RECEIVED:
+        ctx.exit(1)
+
+
+@inbox.command("work")
+@_HANDLER
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    help="Seconds a worker may hold an event (PostgreSQL ends the session past that).",
+)
+@click.option(
+    "--idle-wait",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Seconds to sleep when nothing is due.",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Failed attempts that make an event dead.",
+)
+@click.option("--max-events", type=click.IntRange(min=1), help="Stop after this many attempts.")
+@click.option("--until-idle", is_flag=True, help="Stop as soon as nothing is due.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def inbox_work(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    handler_target: str,
+    lease: float,
+    idle_wait: float,
+    max_attempts: int,
+    max_events: int | None,
+    *,
+    until_idle: bool,
+    as_json: bool,
+) -> None:
+    """Apply recorded events in deferred mode: a worker, until Ctrl+C (or SIGTERM).
+
+    Claims due events one at a time (several workers share a PostgreSQL inbox; SQLite
+    runs one at a time per file), runs the handler in the transaction that marks each
+    applied, retries failures with exponential backoff and jitter, and makes an event
+    dead after --max-attempts. A signal lets the event in hand finish first. Exits 0.
+    """
+    handler = _load_handler(handler_target)
+    box = _open_inbox(ctx, handler, mode="deferred", max_attempts=max_attempts)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    previous_int = signal.signal(signal.SIGINT, on_signal)
+    try:
+        summary = box.work(
+            stop=stop,
+            lease=lease,
+            idle_wait=idle_wait,
+            max_events=max_events,
+            until_idle=until_idle,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+    data = {"applied": summary.applied, "failed": summary.failed, "dead": summary.dead}
+    if as_json:
+        _json_out(data)
+    else:
+        _out(", ".join(f"{count} {name}" for name, count in data.items()))
+
+
+_AGE = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def _age(text: str, option: str) -> timedelta:
+    """Read an age such as ``30d``, ``12h``, ``1w2d`` (units s, m, h, d, w)."""
+    parts = _AGE.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        msg = (
+            f"{option} expects an age such as 30d, 12h or 1w2d (units s, m, h, d, w), not {text!r}"
+        )
+        raise CliConfigError(msg)
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        msg = f"{option} must be more than 0, not {text!r}"
+        raise CliConfigError(msg)
+    return timedelta(seconds=seconds)
+
+
+@inbox.command("prune")
+@click.option(
+    "--applied-older-than",
+    "applied",
+    required=True,
+    metavar="AGE",
+    help="Delete applied (and ignored) records applied longer ago than this (30d, 12h).",
+)
+@click.option(
+    "--rejected-older-than",
+    "rejected",
+    metavar="AGE",
+    help="Also delete refused deliveries received longer ago than this.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Rows per transaction; deliveries go on between batches.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def inbox_prune(
+    ctx: click.Context,
+    applied: str,
+    rejected: str | None,
+    batch: int,
+    *,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Delete applied records and refused deliveries older than an age, in batches.
+
+    Received, failed and dead records are never deleted. Keep records longer than any
+    provider may re-send an event: a re-delivery of a pruned event is applied again.
+    """
+    box = _open_inbox(ctx)
+    result = box.prune(
+        applied_older_than=_age(applied, "--applied-older-than"),
+        rejected_older_than=None if rejected is None else _age(rejected, "--rejected-older-than"),
+        batch=batch,
+        dry_run=dry_run,
+    )
+    data = {"records": result.records, "rejected": result.rejected, "dry_run": result.dry_run}
+    if as_json:
+        _json_out(data)
+    else:
+        verb = "would delete" if dry_run else "deleted"
+        _out(f"{verb} {result.records} record(s) and {result.rejected} refused delivery(ies)")
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -423,6 +423,11 @@ class Inbox:
         self.backoff = Backoff() if backoff is None else _check_backoff(backoff)
         self._registry = registry or default_registry()
         self._providers: dict[tuple[str, str], _Provider] = {}
+        # Every account's secrets: a refused delivery may carry another account's keys
+        # (a postback for shop A sent to shop B's URL), and is kept scrubbed of them all.
+        self._secrets: dict[tuple[str, str], frozenset[str]] = {}
+        self._refused = _Provider.__new__(_Provider)
+        self._refused.scrub = Redactor(())
         for provider, settings in (providers or {}).items():
             self.add_provider(provider, settings)
         for provider, by_account in dict[str, object](accounts or {}).items():
@@ -449,7 +454,10 @@ class Inbox:
         spec, settings_obj, instance = self._registry.create_provider(provider, settings)
         if Capability.POSTBACKS not in spec.capabilities:
             raise UnsupportedCapabilityError(provider, Capability.POSTBACKS.value)
-        self._providers[provider, account] = _Provider(instance, secret_values(settings_obj))  # type: ignore[arg-type]
+        secrets = secret_values(settings_obj)
+        self._providers[provider, account] = _Provider(instance, secrets)  # type: ignore[arg-type]
+        self._secrets[provider, account] = secrets
+        self._refused.scrub = Redactor(frozenset().union(*self._secrets.values()))
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -653,12 +661,12 @@ class Inbox:
         If it cannot be kept (the database is down), the provider is asked to send it
         again instead: a refused body the provider will not re-send must not be lost.
         """
-        error = entry.scrub_log(error)
+        error = self._refused.scrub_log(entry.scrub_log(error))
         where = f"{provider}/{account}" if account else provider
         logger.log(level, "postback for %s refused: %s", where, error)
         if not self._keep_rejected(entry, provider, account, body, headers, error):
             return entry.send_again
-        return _answer(status, entry.scrub_log(answer))
+        return _answer(status, self._refused.scrub_log(entry.scrub_log(answer)))
 
     def _keep_rejected(  # noqa: PLR0917 - private
         self,
@@ -669,13 +677,15 @@ class Inbox:
         headers: Mapping[str, str],
         error: str,
     ) -> bool:
+        scrub = self._refused  # every account's secrets, the entry's among them
+        kept = {name: scrub.scrub_log(value) for name, value in headers.items()}
         try:
             self.store.reject(
                 provider,
                 account,
-                entry.scrub_body(body),
-                entry.scrub_log(error),
-                entry.headers_json(headers),
+                scrub.scrub_body(entry.scrub_body(body)),
+                scrub.scrub_log(entry.scrub_log(error)),
+                entry.headers_json(kept),
             )
         except Exception as exc:  # noqa: BLE001 - answered "send again" instead
             self._log_failure(

@@ -264,3 +264,90 @@ def hang_worker(store_spec: tuple[str, str], markers: str, index: int) -> None:
     """Deliver postback *index* with a handler that hangs mid-way (the crash test kills it)."""
     inbox = make_inbox(store_spec, Path(markers), hang_on=event_key(index))
     inbox.receive("paykassma_wavepay", postback(index), {})
+
+
+# -- deferred mode ---------------------------------------------------------------------------
+
+HANG_INDEX = 5
+"""The event whose first handler attempt hangs (the storm kills the worker holding it)."""
+
+
+def poison(index: int) -> bool:
+    """Events whose handler fails until the operator fixes the cause (they go dead)."""
+    return index % 250 == 7
+
+
+class DeferredCreditor(FlakyCreditor):
+    """FlakyCreditor for workers: also hangs once on HANG_INDEX, and fails poison events.
+
+    The hanging attempt writes its process id to ``markers/hung`` first, so the storm
+    knows which worker to kill; poison events fail until ``markers/fixed`` exists.
+    """
+
+    def __call__(self, event: PostbackEvent, transaction: InboxTransaction) -> None:
+        """Credit *event* (see the class)."""
+        index = int(event.event_key.rsplit("TX", 1)[1])
+        if index == HANG_INDEX:
+            try:
+                fd = os.open(self.markers / "hung", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                conn = transaction.connection
+                placeholder = "?" if conn.__class__.__module__ == "sqlite3" else "%s"
+                conn.execute(
+                    f"INSERT INTO credits (event_key, amount) VALUES ({placeholder}, 'hung')",  # noqa: S608
+                    (event.event_key,),
+                )
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                time.sleep(120)  # killed here
+        if poison(index) and not (self.markers / "fixed").exists():
+            msg = f"poison event {event.event_key}: the handler cannot apply it yet"
+            raise RuntimeError(msg)
+        super().__call__(event, transaction)
+
+
+DEFERRED_BACKOFF = payplane.Backoff(initial=0.05, maximum=0.2, jitter=0.05)
+DEFERRED_MAX_ATTEMPTS = 3
+
+
+def make_deferred_inbox(store_spec: tuple[str, str], markers: Path) -> payplane.Inbox:
+    """A deferred-mode inbox over the storm's database, its workers' handler included."""
+    kind, where = store_spec
+    store: payplane.Store = (
+        payplane.SQLiteStore(where) if kind == "sqlite" else payplane.PostgresStore(where)
+    )
+    return payplane.Inbox(
+        store,
+        DeferredCreditor(markers),
+        providers={"paykassma_wavepay": SETTINGS},
+        registry=payplane.Registry(strict=True),
+        mode="deferred",
+        wait=30.0,
+        max_attempts=DEFERRED_MAX_ATTEMPTS,
+        backoff=DEFERRED_BACKOFF,
+    )
+
+
+def deferred_worker(store_spec: tuple[str, str], markers: str) -> None:
+    """One worker process: ``Inbox.work`` until the file ``markers/stop`` exists.
+
+    A file, not a multiprocessing Event: setting an Event waits for every process that
+    waits on it, a SIGKILLed one included, forever.
+    """
+    logging.getLogger("payplane.inbox").setLevel(logging.CRITICAL)  # injected failures
+    inbox = make_deferred_inbox(store_spec, Path(markers))
+    stopping = threading.Event()
+    stop_file = Path(markers) / "stop"
+
+    def watch() -> None:
+        while not stop_file.exists():
+            time.sleep(0.05)
+        stopping.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        inbox.work(stop=stopping, idle_wait=0.02, lease=60)
+    finally:
+        inbox.store.close()

@@ -65,8 +65,8 @@ nitpicky = True
 # link to: their names are shown as plain text. (Builtins need no entry: the Python
 # domain never reports them.)
 _EXTERNAL_MODULES = (
-    "collections.abc datetime decimal enum types typing os logging attrs httpx pluggy stamina"
-    " starlette"
+    "collections.abc datetime decimal enum types typing os logging threading attrs httpx pluggy"
+    " stamina starlette"
 )
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...
@@ -81,7 +81,7 @@ nitpick_ignore_regex = [
 # where users import them (``payplane.Money``). Evaluated type hints name the private
 # home: point those references at the public name. A private name that is not exported
 # stays unresolved and fails the nitpicky build.
-_PRIVATE_HOME = re.compile(r"payplane\._[a-z_]+\.(?P<public>[A-Za-z_][\w.]*)")
+_PRIVATE_HOME = re.compile(r"payplane(?:\._[a-z_]+)+\.(?P<public>[A-Za-z][\w.]*)")
 
 
 def _resolve_private_home(

@@ -408,8 +408,8 @@ class Inbox:
         registry: Registry | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         wait: float = 5.0,
-        mode: Mode = "inline",
-        on_recorded: OnRecorded | None = None,
+        mode: Literal["inline", "deferred"] = "inline",
+        on_recorded: Callable[[str, str, str], object] | None = None,
         max_attempts: int = 16,
         backoff: Backoff | None = None,
     ) -> None:
@@ -979,9 +979,9 @@ class Inbox:
         event's ``next_attempt_at`` is not consulted: the caller decides when.
 
         Returns:
-            The state afterwards: ``APPLIED``; ``FAILED`` when the handler raised (the
+            The state afterwards. ``APPLIED``, ``FAILED`` when the handler raised (the
             record's ``next_attempt_at`` says when to try again, and :meth:`sweep`
-            hands it off again then); ``DEAD`` after *max_attempts*; otherwise the state
+            hands it off again then), ``DEAD`` after *max_attempts*, or else the state
             it was left in.
 
         Raises:

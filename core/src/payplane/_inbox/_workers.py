@@ -85,5 +85,5 @@ class WorkSummary:
 
     @property
     def attempts(self) -> int:
-        """Every attempt made: ``applied + failed + dead``."""
+        """Every attempt made, ``applied + failed + dead``."""
         return self.applied + self.failed + self.dead

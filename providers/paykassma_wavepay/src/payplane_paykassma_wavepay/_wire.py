@@ -166,13 +166,17 @@ class ConvertedAmounts(Mapping[str, Money]):
         ``int``. A map whose text is not the compact form (whitespace, escapes) takes
         the amounts themselves.
         """
-        if self._cache is None and "\\" not in self._text:
-            found = _NUMBER_IN_MAP.findall(self._text)
-            amounts = dict(found)  # a repeated code keeps its first place, its last value
-            if len(found) == self._text.count('":') and amounts.keys() == set(self._codes):
+        text = self._text
+        if self._cache is None and "\\" not in text:
+            found = _NUMBER_IN_MAP.findall(text)
+            # Every entry matched (the map was checked to hold only code: number).
+            if len(found) == text.count('":'):
+                if _EXPONENT.search(text) or "-0," in text or "-0}" in text:
+                    found = [(code, _decimal_text(number)) for code, number in found]
+                # A repeated code keeps its first place and its last value, as in a dict.
+                amounts = dict(found)
                 return {
-                    code: {"amount": _decimal_text(text), "currency": code}
-                    for code, text in amounts.items()
+                    code: {"amount": number, "currency": code} for code, number in amounts.items()
                 }
         return {code: money.to_dict() for code, money in self._amounts().items()}
 
@@ -194,6 +198,9 @@ _CODE_IN_MAP = re.compile(r'"([A-Z][A-Z0-9]{1,11})":')
 _NUMBER_IN_MAP = re.compile(
     r'"([A-Z][A-Z0-9]{1,11})":(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)(?=[,}])'
 )
+
+
+_EXPONENT = re.compile(r"[0-9][eE]")  # in a number (a code may hold one too: harmless)
 
 
 def _decimal_text(number: str) -> str:

@@ -159,11 +159,18 @@ def _positive_int(value: object, field: str) -> int:
 class PostgresStore(_SqlStore):
     """PostgreSQL store: exactly once across processes and machines.
 
-    Recording is ``INSERT ... ON CONFLICT DO NOTHING``; applying locks the event's row
-    (``SELECT ... FOR UPDATE``, waiting at most the receiver's bound through
-    ``lock_timeout``) and commits the handler's writes with the "applied" mark. A worker
-    that dies mid-handler loses its connection, so its transaction rolls back and the
-    lock is released.
+    A new event is inserted (``INSERT ... ON CONFLICT DO NOTHING``) by the transaction that
+    runs the handler and marks it applied, opened in one round trip: until that commit the
+    row is invisible and its key locked, so a concurrent delivery of the same event waits
+    (at most the receiver's bound, through ``lock_timeout``) and then finds it applied.
+    An event recorded but not applied is locked with ``SELECT ... FOR UPDATE``; deferred
+    mode's workers claim due events with ``FOR UPDATE SKIP LOCKED`` under a lease
+    (``idle_in_transaction_session_timeout`` and ``statement_timeout``). A worker that
+    dies mid-handler loses its connection, so its transaction rolls back and the lock
+    is released.
+
+    Opening a database of an older schema version migrates it in place (under an
+    advisory lock, in one transaction).
 
     Connections come from a ``psycopg_pool.ConnectionPool`` (autocommit connections; the
     store opens its transactions itself). A connection that dies (a server restart, a

@@ -156,7 +156,13 @@ class SQLiteStore(_SqlStore):
 
     WAL journal, ``synchronous=FULL`` (a recorded event survives power loss), one
     connection per thread and process. Applying takes SQLite's write lock
-    (``BEGIN IMMEDIATE``), so handlers run one at a time per database file.
+    (``BEGIN IMMEDIATE``), so handlers run one at a time per database file; the writers
+    of one process first queue on a lock of the store's, which wakes them in turn, rather
+    than polling SQLite's lock through its sleeping busy handler. A repeat of an applied
+    event is answered from a read that waits for no writer.
+
+    Opening a file of an older schema version migrates it in place, in one transaction
+    (the events table is rebuilt when its key changes).
 
     A connection found closed (by :meth:`close` in another thread) is replaced, and an
     idempotent step that fails on a closed or broken connection is tried once more on a

@@ -291,13 +291,22 @@ def measure(backend: _Backend, count: int, rounds: int) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure and print one line per figure."""
-    args = argument_parser(__doc__).parse_args(argv)
-    count, rounds = (16, 1) if args.quick else (320, 3)
+    parser = argument_parser(__doc__)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved runs per figure (default 3)"
+    )
+    parser.add_argument(
+        "--store", choices=["sqlite", "postgres"], help="measure one store only (default both)"
+    )
+    args = parser.parse_args(argv)
+    count, rounds = (16, 1) if args.quick else (320, max(1, args.rounds))
     print(machine())
     print(f"inbox: {count} distinct signed postbacks per run, handler does nothing")
-    with tempfile.TemporaryDirectory(prefix="payplane-bench-") as directory:
-        backend = _SQLite(Path(directory))
-        measure(backend, count, rounds)
+    if args.store != "postgres":
+        with tempfile.TemporaryDirectory(prefix="payplane-bench-") as directory:
+            measure(_SQLite(Path(directory)), count, rounds)
+    if args.store == "sqlite":
+        return 0
     dsn = os.environ.get(DSN_ENV)
     if not dsn:
         print(f"inbox PostgreSQL: skipped ({DSN_ENV} is not set; see .ci/postgres)")

@@ -7,6 +7,7 @@ psycopg and psycopg_pool are imported when a store is built, not with this modul
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import threading
@@ -129,6 +130,33 @@ _SELECT_HELD = (
     "SELECT id, state, attempts, event FROM payplane_postbacks"
     " WHERE provider = %s AND account = %s AND event_key = %s"
 )
+
+# Inline mode's new event, inserted as applied by the transaction that runs the handler
+# (binary parameters, prepared by psycopg after a few uses). One row comes back:
+# (id, NULL, 1, TRUE) when inserted, (id, state, attempts, FALSE) for a committed row.
+_INSERT_APPLIED = (
+    "WITH ins AS (INSERT INTO payplane_postbacks (provider, account, event_key, kind, state,"
+    " attempts, received_at, applied_at, headers, body, event)"
+    " VALUES (%(provider)s, %(account)s, %(key)s, %(kind)s, 'applied', 1, now(), now(),"
+    " %(headers)s, %(body)s, %(event)s)"
+    " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING id)"
+    " SELECT id, NULL::text, 1, TRUE FROM ins UNION ALL"
+    " SELECT id, state, attempts, FALSE FROM payplane_postbacks WHERE provider = %(provider)s"
+    " AND account = %(account)s AND event_key = %(key)s AND NOT EXISTS (SELECT 1 FROM ins)"
+)
+
+
+def _insert_params(new: NewRecord) -> dict[str, object]:
+    provider, account, key = new.ref
+    return {
+        "provider": provider,
+        "account": account,
+        "key": key,
+        "kind": new.kind,
+        "headers": new.headers_json,
+        "body": new.body,
+        "event": new.event_json,
+    }
 
 
 def _ms(seconds: float) -> int:
@@ -420,57 +448,22 @@ class PostgresStore(_SqlStore):
 
         return self._run(work)
 
-    def _literal(self, conn: psycopg.Connection[Any], text: str) -> str:
-        escaping = self._psycopg.pq.Escaping(conn.pgconn)
-        literal: bytes = escaping.escape_literal(text.encode(conn.info.encoding))
-        return literal.decode(conn.info.encoding)
-
-    def _insert_applied(self, conn: psycopg.Connection[Any], new: NewRecord, wait: float) -> str:
-        """One simple-protocol query: begin, insert *new* as applied, savepoint.
-
-        It answers with one row: ``(id, NULL, 1, TRUE)`` when it inserted the event, or
-        ``(id, state, attempts, FALSE)`` for a row already committed. One round trip
-        instead of four: values are written as literals escaped by libpq.
-        """
-        provider, account, key = (self._literal(conn, part) for part in new.ref)
-        # Every value is a literal escaped by libpq for this connection, or hex digits.
-        return (
-            f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms';"  # noqa: S608
-            " WITH ins AS (INSERT INTO payplane_postbacks (provider, account, event_key, kind,"
-            " state, attempts, received_at, applied_at, headers, body, event)"
-            f" VALUES ({provider}, {account}, {key}, {self._literal(conn, new.kind)},"
-            f" 'applied', 1, now(), now(), {self._literal(conn, new.headers_json)},"
-            f" decode('{new.body.hex()}', 'hex'), {self._literal(conn, new.event_json)})"
-            " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING id)"
-            " SELECT id, NULL::text, 1, TRUE FROM ins UNION ALL"
-            " SELECT id, state, attempts, FALSE FROM payplane_postbacks"
-            f" WHERE provider = {provider} AND account = {account} AND event_key = {key}"
-            " AND NOT EXISTS (SELECT 1 FROM ins);"
-            " SAVEPOINT payplane_handler_0"
-        )
-
     def _begin_apply(
         self, conn: psycopg.Connection[Any], ref: EventRef, wait: float, new: NewRecord | None
     ) -> _SqlApply:
         errors = self._psycopg.errors
         try:
+            conn.execute(f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms'")
             if new is not None:
-                cursor = conn.execute(self._insert_applied(conn, new, wait))
-                cursor.nextset()
-                cursor.nextset()
-                row = cursor.fetchone()
+                row = conn.execute(_INSERT_APPLIED, _insert_params(new)).fetchone()
                 if row is not None and row[3]:
-                    return _SqlApply(
-                        self,
-                        conn,
-                        ref,
-                        row[0],
-                        RecordState.RECEIVED,
-                        1,
-                        new.event_json,
-                        fresh=True,
-                        savepoint="payplane_handler_0",
+                    # No savepoint before the handler (a round trip per event): a
+                    # failure rolls the whole transaction back and records it anew.
+                    context = _SqlApply(
+                        self, conn, ref, row[0], RecordState.RECEIVED, 1, new.event_json, fresh=True
                     )
+                    context.redo = functools.partial(self._record_failure, conn, context, new, wait)
+                    return context
                 if row is not None and RecordState(row[1]) in (
                     RecordState.APPLIED,
                     RecordState.IGNORED,
@@ -478,14 +471,36 @@ class PostgresStore(_SqlStore):
                     return _SqlApply(self, conn, ref, row[0], RecordState(row[1]), row[2], "")
                 # Waiting, or committed by a concurrent delivery after this statement's
                 # snapshot: lock it (a new statement sees every committed row).
-            else:
-                conn.execute(f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms'")
             held = conn.execute(_SELECT_HELD + " FOR UPDATE", ref).fetchone()
         except errors.LockNotAvailable as exc:
             raise InboxBusyError(str(exc)) from exc
         if held is None:
             raise LookupError(ref)
         return _SqlApply(self, conn, ref, held[0], RecordState(held[1]), held[2], held[3])
+
+    def _record_failure(
+        self, conn: psycopg.Connection[Any], context: _SqlApply, new: NewRecord, wait: float
+    ) -> None:
+        """The handler of a fresh event raised: undo everything, keep the event as failed.
+
+        The new transaction inserts the event again (the caller's ``mark_failed`` then
+        records the error); if a concurrent delivery recorded it meanwhile, that row is
+        locked instead and the failed attempt is counted on it.
+        """
+        errors = self._psycopg.errors
+        conn.execute("ROLLBACK")
+        try:
+            conn.execute(f"BEGIN; SET LOCAL lock_timeout = '{_ms(wait)}ms'")
+            row = conn.execute(_INSERT_APPLIED, _insert_params(new)).fetchone()
+            if row is not None and row[3]:
+                context.retarget(row[0], RecordState.RECEIVED, fresh=True)
+                return
+            held = conn.execute(_SELECT_HELD + " FOR UPDATE", new.ref).fetchone()
+        except errors.LockNotAvailable as exc:
+            raise InboxBusyError(str(exc)) from exc
+        if held is None:  # pragma: no cover - inserted or present just above
+            raise LookupError(new.ref)
+        context.retarget(held[0], RecordState(held[1]), fresh=False)
 
     def _begin_claim(
         self, conn: psycopg.Connection[Any], wait: float, lease: float

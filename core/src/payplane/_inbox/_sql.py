@@ -152,6 +152,13 @@ class _SqlApply:
         self._ready_savepoint = savepoint
         self._savepoints = 0
         self.release = release
+        # Set by a store that opens a fresh event's transaction without a savepoint: what
+        # to do when the handler raises (roll everything back, record the event anew).
+        self.redo: Callable[[], None] | None = None
+
+    def retarget(self, row_id: int, state: RecordState, *, fresh: bool) -> None:
+        """Hold another row version of the event (after :attr:`redo`)."""
+        self._id, self.state, self.fresh = row_id, state, fresh
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         self._connection.execute(self._store.sql(sql), params)
@@ -197,6 +204,14 @@ class _SqlApply:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        if self.redo is not None:
+            redo, self.redo = self.redo, None
+            try:
+                yield
+            except Exception:
+                redo()
+                raise
+            return
         if self._ready_savepoint is not None:
             name, self._ready_savepoint = self._ready_savepoint, None
         else:

@@ -37,6 +37,12 @@ def test_stored_form_equals_the_amounts_to_dict(
     text = "{" + separator.join(f'"{code}":{number}' for code, number in entries) + "}"
     amounts = ConvertedAmounts.from_json(text, json.loads(text))
     assert amounts.__payplane_json__() == _materialized(text)
+    as_text = ConvertedAmounts.from_json(text, json.loads(text)).__payplane_json_text__()
+    if as_text is not None:
+        assert as_text == json.dumps(_materialized(text), separators=(",", ":"))
+    plain = not spaced and len({code for code, _ in entries}) == len(entries)
+    if plain and all("e" not in n.lower() and n != "-0" for _, n in entries):
+        assert as_text is not None  # the common case takes the fast path
 
 
 def test_exponent_and_negative_zero_take_the_exact_path() -> None:

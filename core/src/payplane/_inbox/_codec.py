@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -35,7 +36,10 @@ def _plain(value: object, depth: int, limit: list[int]) -> object:  # noqa: C901
     returns, as returned: JSON-safe data (dicts with string keys, lists, strings,
     numbers, booleans, ``None``) of at most two levels, which the provider vouches for.
     It is how a lazy provider type (Paykassma's map of about 180 converted amounts)
-    gives its exact stored form without building every item.
+    gives its exact stored form without building every item. When ``limit`` holds a
+    third item (a list) and the type also has ``__payplane_json_text__()``, returning
+    that data's compact ASCII JSON text (or ``None``), the text is kept in that list and
+    a placeholder returned, for :func:`event_to_json` to splice in after encoding.
     """
     kind = type(value)
     if kind in _SCALARS:
@@ -62,6 +66,13 @@ def _plain(value: object, depth: int, limit: list[int]) -> object:  # noqa: C901
             limit[1] = depth + 1
             if depth + 1 > limit[0]:
                 raise _TooDeep
+        if len(limit) > 2:  # noqa: PLR2004 - fragments wanted: [max, deepest, fragments]
+            texts: list[str] = limit[2]  # type: ignore[assignment]
+            as_text = getattr(kind, "__payplane_json_text__", None)
+            fragment = None if as_text is None else as_text(value)
+            if fragment is not None:
+                texts.append(fragment)
+                return _placeholder(len(texts) - 1)
         return hook(value)
     if isinstance(value, Decimal):
         return str(value)
@@ -174,9 +185,15 @@ def event_to_json(
         MalformedPayloadError: the event nests deeper than *max_depth*.
     """
     too_deep = f"the event nests deeper than {max_depth} levels"
+    fragments: list[str] = []
     try:
-        data = _event_dict(event, [max_depth, 1])
+        data = _event_dict(event, [max_depth, 1, fragments])  # type: ignore[list-item]
         text = _encode(data)
+        spliced = _splice(text, fragments) if fragments else text
+        if spliced is None:  # a placeholder not found once: take the data instead
+            data = _event_dict(event, [max_depth, 1])
+            spliced = _encode(data)
+        text = spliced
     except (RecursionError, _TooDeep) as exc:
         raise MalformedPayloadError(too_deep) from exc
     if "\\ud" in text and _split_pair(data):
@@ -186,7 +203,27 @@ def event_to_json(
         )
         raise MalformedPayloadError(msg)
     if scrub is not None and _may_hold(text, scrub):
-        text = _encode(_stored(data, scrub, max_depth))
+        text = _encode(_stored(_event_dict(event, [max_depth, 1]), scrub, max_depth))
+    return text
+
+
+# A raw value's own JSON text (``__payplane_json_text__``) enters the encoded event
+# through a placeholder string: NUL, which JSON always escapes, and a random token, so
+# no string of a postback can be mistaken for it.
+_TOKEN = secrets.token_hex(8)
+
+
+def _placeholder(index: int) -> str:
+    return f"\x00payplane-json-{_TOKEN}-{index}\x00"
+
+
+def _splice(text: str, fragments: list[str]) -> str | None:
+    """Put each fragment in place of its placeholder; ``None`` if one is not there once."""
+    for index, fragment in enumerate(fragments):
+        encoded = _encode(_placeholder(index))
+        if text.count(encoded) != 1:
+            return None
+        text = text.replace(encoded, fragment)
     return text
 
 

@@ -157,6 +157,35 @@ class ConvertedAmounts(Mapping[str, Money]):
         """Return code to amount text, exact (``{"USD": "4.61"}``)."""
         return {code: str(money.amount) for code, money in self._amounts().items()}
 
+    def __payplane_json_text__(self) -> str | None:
+        """:meth:`__payplane_json__`'s data as compact ASCII JSON, or ``None``.
+
+        Written from one pattern pass over the map's own text: for a compact map (no
+        whitespace, no escapes) whose numbers print as ``Decimal`` prints them and whose
+        codes are distinct, which is what Paykassma sends. ``None`` otherwise: the inbox
+        then writes the data.
+        """
+        text = self._text
+        if (
+            self._cache is not None
+            or "\\" in text
+            or _EXPONENT.search(text)
+            or "-0," in text
+            or "-0}" in text
+            or _JSON_SPACE.search(text)
+        ):
+            return None
+        count = text.count('":')
+        if len(self._codes) != count:  # a repeated code
+            return None
+        found = _NUMBER_IN_MAP.findall(text)
+        if len(found) != count:
+            return None
+        entries = [
+            f'"{code}":{{"amount":"{number}","currency":"{code}"}}' for code, number in found
+        ]
+        return "{" + ",".join(entries) + "}"
+
     def __payplane_json__(self) -> dict[str, dict[str, str]]:
         """The form payplane's inbox stores: ``{code: money.to_dict()}``, the same text.
 
@@ -201,6 +230,7 @@ _NUMBER_IN_MAP = re.compile(
 
 
 _EXPONENT = re.compile(r"[0-9][eE]")  # in a number (a code may hold one too: harmless)
+_JSON_SPACE = re.compile(r"[ \t\n\r]")
 
 
 def _decimal_text(number: str) -> str:

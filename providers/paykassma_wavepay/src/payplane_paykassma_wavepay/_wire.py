@@ -166,21 +166,11 @@ class ConvertedAmounts(Mapping[str, Money]):
         then writes the data.
         """
         text = self._text
-        if (
-            self._cache is not None
-            or "\\" in text
-            or _EXPONENT.search(text)
-            or "-0," in text
-            or "-0}" in text
-            or _JSON_SPACE.search(text)
-        ):
-            return None
-        count = text.count('":')
-        if len(self._codes) != count:  # a repeated code
+        if self._cache is not None or _NOT_PLAIN.search(text):
             return None
         found = _NUMBER_IN_MAP.findall(text)
-        if len(found) != count:
-            return None
+        if len(found) != text.count('":') or len({code for code, _ in found}) != len(found):
+            return None  # an entry the pattern does not read, or a repeated code
         entries = [
             f'"{code}":{{"amount":"{number}","currency":"{code}"}}' for code, number in found
         ]
@@ -230,7 +220,8 @@ _NUMBER_IN_MAP = re.compile(
 
 
 _EXPONENT = re.compile(r"[0-9][eE]")  # in a number (a code may hold one too: harmless)
-_JSON_SPACE = re.compile(r"[ \t\n\r]")
+# What the text form does not write as Decimal would: exponents, -0, whitespace, escapes.
+_NOT_PLAIN = re.compile(r"[0-9][eE]|-0[,}]|[ \t\n\r\\]")
 
 
 def _decimal_text(number: str) -> str:

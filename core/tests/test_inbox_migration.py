@@ -262,3 +262,28 @@ def test_create_false_refuses_a_version_1_inbox_without_writing(
     with pytest.raises(ConfigurationError, match="schema version 1; this payplane needs version 2"):
         _open(v1_database, create=False)
     assert _version(v1_database) == 1
+
+
+def test_a_version_1_non_payment_event_left_received_becomes_ignored(tmp_path: Path) -> None:
+    """Version 1 recorded a verified non-payment event and left it received: now ignored."""
+    path = tmp_path / "v1.sqlite3"
+    _v1_sqlite(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO payplane_postbacks (provider, event_key, state, received_at, body, event)"
+            " VALUES ('fakepsp', 'dispute:1', 'received', '2025-01-02T03:04:05.000000+00:00',"
+            " x'7b7d', ?)",
+            ('{"provider":"fakepsp","kind":"other","event_key":"dispute:1"}',),
+        )
+    conn.close()
+    store = payplane.SQLiteStore(path)
+    try:
+        record = store.get(payplane._inbox._store.EventRef("fakepsp", "", "dispute:1"))
+        assert record is not None
+        assert record.state is RecordState.IGNORED
+        assert record.applied_at == record.received_at
+        states = sorted(r.state.value for r in store.records())
+        assert states == ["applied", "failed", "ignored"]
+    finally:
+        store.close()

@@ -163,3 +163,26 @@ def test_paging_any_history_is_complete_and_ordered(
     for size in (1, 2, 5):
         assert [r.id for r in inbox.iter_records(page=size)] == expected
     assert len(set(expected)) == len(expected)
+
+
+@pytest.mark.parametrize("how", ["worker", "retry", "delivery"])
+def test_a_recorded_event_found_to_be_no_payment_is_settled_as_ignored(
+    store: payplane.Store, registry: payplane.Registry, settings: dict[str, object], how: str
+) -> None:
+    """Recorded as received by an inbox that took it for a payment: settled, not handled."""
+    kit.fake_inbox(store, registry, settings, kit.Recorder(), mode="deferred").receive(
+        "fakepsp", *kit.delivery("d1", status="refunded")
+    )
+    handler = kit.Recorder()
+    inbox = IgnoringInbox(store, handler, providers={"fakepsp": settings}, registry=registry)
+    if how == "worker":
+        assert inbox.work(until_idle=True).ignored == 1
+    elif how == "retry":
+        assert inbox.retry("fakepsp", "deposit:d1:refunded") is RecordState.IGNORED
+    else:
+        assert inbox.receive("fakepsp", *kit.delivery("d1", status="refunded")).status_code == 204
+    record = inbox.get("fakepsp", "deposit:d1:refunded")
+    assert record is not None
+    assert (record.state, record.next_attempt_at) == (RecordState.IGNORED, None)
+    assert record.applied_at is not None
+    assert handler.calls == 0

@@ -66,6 +66,7 @@ class _MemoryApply:
     _error: str | None = None
     _retry_at: datetime | None = None
     _dead: bool = False
+    _ignored: bool = False
 
     @property
     def ref(self) -> EventRef:
@@ -89,12 +90,18 @@ class _MemoryApply:
     def mark_replayed(self) -> None:
         self._replayed = True
 
+    def mark_ignored(self) -> None:
+        self._ignored = True
+
     def mark_failed(self, error: str, *, retry_in: float | None, dead: bool) -> None:
         self._error, self._dead = storable_text(error), dead
         self._retry_at = None if retry_in is None else _now() + timedelta(seconds=retry_in)
 
     def commit(self) -> None:
         row, now = self.row, _now()
+        if self._ignored:
+            row.state, row.applied_at = RecordState.IGNORED, now
+            row.next_attempt_at = row.dead_at = None
         if self._applied:
             row.state, row.applied_at, row.last_error = RecordState.APPLIED, now, None
             row.next_attempt_at = row.dead_at = None

@@ -116,6 +116,11 @@ _MIGRATE_1_TO_2 = (
         "ALTER TABLE payplane_rejected ADD COLUMN account TEXT NOT NULL DEFAULT '',"
         " ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'"
     ),
+    # Version 1 recorded a verified non-payment event and left it received: ignored.
+    (
+        "UPDATE payplane_postbacks SET state = 'ignored', applied_at = received_at"
+        " WHERE kind = 'other' AND state IN ('received', 'failed')"
+    ),
 )
 
 MIGRATIONS = {1: _MIGRATE_1_TO_2}

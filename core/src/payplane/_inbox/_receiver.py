@@ -568,15 +568,26 @@ class Inbox:
             headers_json=entry.headers_json(lowered),
         )
         if not self._is_payment(event):
-            return self._record(entry, new, RecordState.IGNORED)
+            return self._record(entry, new, RecordState.IGNORED, event=event)
         if self.mode == "deferred":
             return self._record(entry, new, RecordState.RECEIVED)
         return self._apply(entry, ref, event, new=new)
 
-    def _record(self, entry: _Provider, new: NewRecord, state: RecordState) -> PostbackAnswer:
-        """Commit *new* in *state* without running anything; answer "ok" once it is."""
+    def _record(
+        self,
+        entry: _Provider,
+        new: NewRecord,
+        state: RecordState,
+        *,
+        event: PostbackEvent | None = None,
+    ) -> PostbackAnswer:
+        """Commit *new* in *state* without running anything; answer "ok" once it is.
+
+        An ignored *event* already recorded as waiting (by an inbox that took it for a
+        payment) is settled as ignored instead, under its lock.
+        """
         try:
-            _, inserted = self.store.record(new, state, wait=self.wait)
+            recorded, inserted = self.store.record(new, state, wait=self.wait)
         except InboxBusyError:
             return entry.send_again  # not recorded, so not acknowledged: sent again
         except StoreUnavailableError as exc:
@@ -589,6 +600,8 @@ class Inbox:
             return entry.send_again
         if inserted and state is RecordState.RECEIVED and self.on_recorded is not None:
             self._hand_off(entry, new.ref)
+        if event is not None and not inserted and recorded not in _SETTLED:
+            return self._apply(entry, new.ref, event)
         return entry.accepted
 
     def _hand_off(self, entry: _Provider, ref: EventRef) -> bool:
@@ -779,6 +792,10 @@ class Inbox:
         with self.store.applying(ref, wait=self.wait, new=new) as context:
             if context.state in _SETTLED and not context.fresh and not replay:
                 return entry.accepted
+            if not self._is_payment(event):
+                # Recorded before the inbox knew it for a non-payment: settle it, no handler.
+                context.mark_ignored()
+                return entry.accepted
             ran.append(True)
             deferred = self.mode == "deferred" and new is None and not replay
             failure = self._run_handler(entry, context, event, replay=replay, deferred=deferred)
@@ -887,7 +904,12 @@ class Inbox:
         if max_attempts is not None or backoff is not None:
             policy = self._with_policy(max_attempts, backoff)
         stop = stop or threading.Event()
-        counts = {RecordState.APPLIED: 0, RecordState.FAILED: 0, RecordState.DEAD: 0}
+        counts = {
+            RecordState.APPLIED: 0,
+            RecordState.FAILED: 0,
+            RecordState.DEAD: 0,
+            RecordState.IGNORED: 0,
+        }
         done = 0
         while not stop.is_set() and (max_events is None or done < max_events):
             try:
@@ -912,6 +934,7 @@ class Inbox:
             applied=counts[RecordState.APPLIED],
             failed=counts[RecordState.FAILED],
             dead=counts[RecordState.DEAD],
+            ignored=counts[RecordState.IGNORED],
         )
 
     def _with_policy(self, max_attempts: int | None, backoff: Backoff | None) -> Inbox:
@@ -953,6 +976,9 @@ class Inbox:
                 dead=True,
             )
             return RecordState.DEAD, None
+        if not self._is_payment(event):
+            context.mark_ignored()  # recorded before the inbox knew it for a non-payment
+            return RecordState.IGNORED, None
         failure = self._run_handler(entry, context, event, replay=False, deferred=True)
         if failure is None:
             notify = functools.partial(

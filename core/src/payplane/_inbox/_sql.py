@@ -178,6 +178,13 @@ class _SqlApply:
             "UPDATE payplane_postbacks SET replays = replays + 1 WHERE id = ?", (self._id,)
         )
 
+    def mark_ignored(self) -> None:
+        self._execute(
+            "UPDATE payplane_postbacks SET state = 'ignored', applied_at = ?,"
+            " next_attempt_at = NULL, dead_at = NULL WHERE id = ?",
+            (self._store.time(_now()), self._id),
+        )
+
     def mark_failed(self, error: str, *, retry_in: float | None, dead: bool) -> None:
         if self.state is RecordState.APPLIED and not self.fresh:
             # A failed replay leaves an applied event applied; it only counts the attempt.

@@ -88,6 +88,12 @@ _CREATE = (
     "CREATE INDEX IF NOT EXISTS payplane_rejected_received_at ON payplane_rejected (received_at)",
 )
 
+# Version 1 recorded a verified non-payment event and left it received: it is ignored.
+_SETTLE_OTHER = (
+    "UPDATE payplane_postbacks SET state = 'ignored', applied_at = received_at"
+    " WHERE kind = 'other' AND state IN ('received', 'failed')"
+)
+
 # Version 1 to 2: accounts, headers, deferred mode's columns, the ignored and dead states.
 # The unique key gains the account, which SQLite can only change by rebuilding the table
 # (in the migration's one transaction).
@@ -104,6 +110,7 @@ _MIGRATE_1_TO_2 = (
     *_POSTBACKS_INDEXES,
     "ALTER TABLE payplane_rejected ADD COLUMN account TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE payplane_rejected ADD COLUMN headers TEXT NOT NULL DEFAULT '{}'",
+    _SETTLE_OTHER,
 )
 
 MIGRATIONS = {1: _MIGRATE_1_TO_2}

@@ -287,6 +287,9 @@ class ApplyContext(Protocol):
     def mark_replayed(self) -> None:
         """Count an operator replay, in the same transaction."""
 
+    def mark_ignored(self) -> None:
+        """Settle the event as ignored (not a payment), in the same transaction."""
+
     def mark_failed(self, error: str, *, retry_in: float | None, dead: bool) -> None:
         """Record a handler failure, in the same transaction.
 

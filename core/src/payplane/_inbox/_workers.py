@@ -77,11 +77,13 @@ class WorkSummary:
         applied: Events whose handler completed (now applied).
         failed: Attempts whose handler raised, the event to be tried again later.
         dead: Events whose last allowed attempt failed (now dead).
+        ignored: Events found to be no payment, settled as ignored without the handler.
     """
 
     applied: int = 0
     failed: int = 0
     dead: int = 0
+    ignored: int = 0
 
     @property
     def attempts(self) -> int:

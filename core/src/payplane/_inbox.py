@@ -240,8 +240,11 @@ class Inbox:
             ConfigurationError: the inbox does not accept that provider.
         """
         entry, record = self._recorded(provider, event_key)
+        event = record.event
+        if not isinstance(event, PostbackEvent):
+            return record.state  # not a payment: there is nothing to apply
         if record.state is not RecordState.APPLIED:
-            self._apply(entry, provider, record.event)
+            self._apply(entry, provider, event)
         after = self.store.get(provider, event_key)
         return RecordState.RECEIVED if after is None else after.state
 
@@ -259,7 +262,11 @@ class Inbox:
         if record.state is not RecordState.APPLIED:
             msg = f"{provider}/{event_key} is {record.state.value}, not applied: retry it instead"
             raise ValueError(msg)
-        answer = self._apply(entry, provider, record.event, replay=True)
+        event = record.event
+        if not isinstance(event, PostbackEvent):
+            msg = f"{provider}/{event_key} is not about a payment: no handler runs for it"
+            raise ValueError(msg)  # noqa: TRY004 - the documented error of replay()
+        answer = self._apply(entry, provider, event, replay=True)
         return 200 <= answer.status_code < 300  # noqa: PLR2004 - HTTP success range
 
     def _recorded(self, provider: str, event_key: str) -> tuple[_Provider, InboxRecord]:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import attrs
 
 from payplane._eventcodec import event_from_dict
-from payplane._models import PostbackEvent
+from payplane._models import OtherEvent, PostbackEvent
 from payplane.exceptions import ConfigurationError
 
 __all__ = [
@@ -85,7 +85,7 @@ class InboxRecord:
     event_data: dict[str, Any] = attrs.field(repr=False)
 
     @property
-    def event(self) -> PostbackEvent:
+    def event(self) -> PostbackEvent | OtherEvent:
         """The recorded event, rebuilt."""
         return event_from_dict(self.event_data)
 

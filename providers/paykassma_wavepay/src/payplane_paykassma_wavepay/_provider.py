@@ -354,10 +354,12 @@ class WavepayProvider:
         _length("customer_id", request.customer_id, 1, 36)
         _currency("amount.currency", request.amount.currency)
         amount = _whole("amount", request.amount)
-        if _ACCOUNT_NUMBER.fullmatch(request.account_number) is None:
+        beneficiary = request.beneficiary
+        account = request.account_number or (beneficiary.account_number if beneficiary else None)
+        if account is None or _ACCOUNT_NUMBER.fullmatch(account) is None:
             msg = "a Wavepay account number is 10 or 11 digits"
             raise ValidationError("account_number", msg, limit="10-11 digits")
-        email = request.account_email
+        email = request.account_email or (beneficiary.email if beneficiary else None)
         if not email:
             raise ValidationError("account_email", "Wavepay needs it", limit="required")
         if _EMAIL.fullmatch(email) is None:
@@ -373,7 +375,7 @@ class WavepayProvider:
             "is_test": request.test,
             "label": request.customer_id,
             "account_email": email,
-            "account_number": request.account_number,
+            "account_number": account,
         }
         if request.comment is not None:
             fields["comment"] = request.comment

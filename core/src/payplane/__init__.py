@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from payplane._flow import Flow
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
     ActivationRequest,
@@ -34,12 +35,19 @@ from payplane._protocols import (
     ActivationProvider,
     Capability,
     DepositProvider,
+    LookupProvider,
     PostbackProvider,
+    RefundProvider,
     WithdrawalProvider,
 )
 from payplane._registry import LoadProblem, PluginLoadWarning, Registry, default_registry
 from payplane._secrets import Secret, redact, secret_field, secret_values
-from payplane._spec import PLUGIN_API_VERSION, ProviderSpec
+from payplane._spec import (
+    PLUGIN_API_VERSION,
+    SUPPORTED_PLUGIN_API_VERSIONS,
+    PluginDeprecationWarning,
+    ProviderSpec,
+)
 from payplane._status import (
     ActivationOutcome,
     DepositStatus,
@@ -67,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "SUPPORTED_PLUGIN_API_VERSIONS",
     "ActivationOutcome",
     "ActivationProvider",
     "ActivationRequest",
@@ -80,12 +89,14 @@ __all__ = [
     "DepositRequest",
     "DepositStart",
     "DepositStatus",
+    "Flow",
     "HttpRequest",
     "HttpResponse",
     "Inbox",
     "InboxRecord",
     "InboxTransaction",
     "LoadProblem",
+    "LookupProvider",
     "LookupRequest",
     "LookupResult",
     "MappedStatus",
@@ -95,6 +106,7 @@ __all__ = [
     "OtherEvent",
     "PaymentDetails",
     "PaymentKind",
+    "PluginDeprecationWarning",
     "PluginLoadWarning",
     "PostbackAnswer",
     "PostbackEvent",
@@ -104,6 +116,7 @@ __all__ = [
     "PostgresStore",
     "ProviderSpec",
     "RecordState",
+    "RefundProvider",
     "RefundRequest",
     "RefundResult",
     "RefundStatus",

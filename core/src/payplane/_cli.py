@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import attrs
 import click
 
+from payplane._models import OtherEvent
 from payplane._registry import PluginLoadWarning, Registry, default_registry
 from payplane._secrets import redact
 from payplane.exceptions import ConfigurationError, PayplaneError
@@ -429,7 +430,15 @@ def _read_json_file(path: Path) -> tuple[bytes, Any]:
         raise CliConfigError(msg) from exc
 
 
-def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
+def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
+    if isinstance(event, OtherEvent):
+        return [
+            ("provider", event.provider),
+            ("kind", event.kind.value),
+            ("event key", event.event_key),
+            ("event type", event.event_type or "-"),
+            ("occurred at", event.occurred_at.isoformat() if event.occurred_at else "-"),
+        ]
     return [
         ("provider", event.provider),
         ("kind", event.kind.value),

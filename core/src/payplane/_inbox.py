@@ -163,7 +163,8 @@ class Inbox:
         except InboxBusyError:
             # Not recorded, so not acknowledged: the provider sends it again.
             return entry.verifier.postback_answer(accepted=False)
-        if state is RecordState.APPLIED:
+        if state is RecordState.APPLIED or not isinstance(event, PostbackEvent):
+            # A recorded event about no payment is acknowledged: no handler runs for it.
             return entry.verifier.postback_answer(accepted=True)
         return self._apply(entry, provider, event)
 

@@ -14,6 +14,7 @@ from payplane import (
     ActivationResult,
     DepositRequest,
     DepositStart,
+    Flow,
     HttpRequest,
     HttpResponse,
     MappedStatus,
@@ -139,8 +140,11 @@ class WavepayProvider:
     """Paykassma Wavepay: builds HTTP request descriptions and parses the answers.
 
     Implements :class:`~payplane.DepositProvider`, :class:`~payplane.ActivationProvider`,
-    :class:`~payplane.WithdrawalProvider` and :class:`~payplane.PostbackProvider`; it
-    performs no I/O (payplane's clients do).
+    :class:`~payplane.WithdrawalProvider` and :class:`~payplane.PostbackProvider` (plugin
+    API 2); it performs no I/O (payplane's clients do). Each operation is one exchange:
+    its flow sends what ``build_*`` describes and returns what ``parse_*`` makes of the
+    answer; both halves are public for tests and tools. Paykassma documents no lookup
+    or refund endpoint, so the provider declares neither.
 
     Args:
         settings: The provider settings.
@@ -153,6 +157,24 @@ class WavepayProvider:
 
     def __repr__(self) -> str:
         return f"<WavepayProvider api_host={self.settings.api_host!r}>"
+
+    # -- flows (plugin API 2) ------------------------------------------------------
+
+    def start_deposit(self, request: DepositRequest) -> Flow[DepositStart]:
+        """Fetch the wallet details (one exchange) and/or build the payment-window URL."""
+        http = self.build_deposit(request)
+        response = (yield http) if http is not None else None
+        return self.parse_deposit(request, response)
+
+    def activate_deposit(self, request: ActivationRequest) -> Flow[ActivationResult]:
+        """Activate a deposit: one exchange, see :meth:`build_activation`."""
+        response = yield self.build_activation(request)
+        return self.parse_activation(request, response)
+
+    def create_withdrawal(self, request: WithdrawalRequest) -> Flow[WithdrawalResult]:
+        """Create a payout: one exchange, see :meth:`build_withdrawal`."""
+        response = yield self.build_withdrawal(request)
+        return self.parse_withdrawal(request, response)
 
     def _plugin_api_url(self, path: str) -> str:
         return f"{self.settings.api_host}{path}?{self._secret_query}"

@@ -46,6 +46,7 @@ from payplane._registry import require
 from payplane._secrets import Redactor, secret_values
 from payplane._spec import ProviderSpec
 from payplane.exceptions import (
+    ConfigurationError,
     PayplaneError,
     TransportError,
     UnknownOutcomeError,
@@ -143,6 +144,14 @@ class _BaseClient:
         hooks: Any = None,  # noqa: ANN401 - a pluggy HookRelay
         retry: RetryPolicy | None = None,
     ) -> None:
+        for capability in spec.capabilities:
+            if not isinstance(provider, capability.protocol):
+                msg = (
+                    f"provider {spec.id!r} declares {capability.value} but its object does "
+                    f"not implement {capability.protocol.__name__} (a plugin API 1 object "
+                    "runs through payplane.client(), which adapts it)"
+                )
+                raise ConfigurationError(msg, provider=spec.id)
         self.spec = spec
         self.settings = settings
         self.provider = provider
@@ -475,6 +484,9 @@ class Client(_BaseClient):
                 if error is exc:
                     raise
                 raise error from exc
+            except BaseException:
+                run.close()  # a cancellation, a hook's or transport's own error
+                raise
             self._advance(run, response)
         return cast("T", run.result)
 
@@ -660,6 +672,9 @@ class AsyncClient(_BaseClient):
                 if error is exc:
                     raise
                 raise error from exc
+            except BaseException:
+                run.close()  # a cancellation, a hook's or transport's own error
+                raise
             self._advance(run, response)
         return cast("T", run.result)
 

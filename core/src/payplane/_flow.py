@@ -11,7 +11,8 @@ unknown-outcome rule once money may have moved. The clients only send.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Generic, TypeVar
+from types import GeneratorType
+from typing import Generic, NoReturn, TypeVar
 
 from payplane._http import HttpRequest, HttpResponse
 from payplane.exceptions import (
@@ -35,16 +36,24 @@ class FlowRun(Generic[T]):
 
     The driver calls :meth:`start`; while :attr:`request` is not ``None`` it sends it and
     calls :meth:`advance` with the answer, or raises what :meth:`failed` returns when
-    sending failed; :attr:`result` holds the flow's return value once :attr:`request` is
-    ``None``.
+    sending failed (and calls :meth:`close` when anything else interrupts it);
+    :attr:`result` holds the flow's return value once :attr:`request` is ``None``. The
+    generator is finished or closed on every way out.
 
     The unknown-outcome rule: a money-moving request may have acted once it was sent.
-    If its answer cannot be classified (the flow raises
-    :class:`~payplane.exceptions.MalformedPayloadError` on it), or it was classified and
-    a *later* step fails in any way, the outcome of the whole operation is unknown: an
-    :class:`~payplane.exceptions.UnknownOutcomeError` carrying that request's reference,
-    chained to the cause. A failure before any money-moving request was answered or lost
-    is reported as what it is.
+    If the flow cannot classify its answer (it raises
+    :class:`~payplane.exceptions.MalformedPayloadError`, or any exception that is not a
+    :class:`~payplane.exceptions.PayplaneError`: a provider bug on an answer is no
+    proof that nothing happened), or the answer was classified and anything *later* in
+    the run fails (a lost answer, a refusal, a step that is not a request), the outcome
+    of the whole operation is unknown: an
+    :class:`~payplane.exceptions.UnknownOutcomeError` carrying that request's
+    reference, chained to the cause. A failure before any money-moving request was
+    answered is reported as what it is; a clear refusal of the money-moving request
+    itself (:class:`~payplane.exceptions.ProviderDeclinedError`,
+    :class:`~payplane.exceptions.IntegrityError`...) too. Whether a failed *send* of a
+    money-moving request is an unknown outcome is the client's call (it knows whether
+    the request left), made before :meth:`failed` sees the error.
 
     Args:
         flow: The provider's generator.
@@ -71,25 +80,33 @@ class FlowRun(Generic[T]):
             ConfigurationError: the provider returned something that is not a flow, or
                 the flow yielded something that is not an :class:`~payplane.HttpRequest`.
         """
-        send = getattr(self._flow, "send", None)
-        if send is None:
+        flow: object = self._flow
+        if type(flow) is not GeneratorType and not isinstance(flow, Generator):
+            # A coroutine has send() too, but it is an `async def` by mistake: not a flow.
+            close = getattr(flow, "close", None)
+            if close is not None:
+                close()
             msg = (
-                f"the provider's {self.operation} returned {type(self._flow).__name__}, not "
+                f"the provider's {self.operation} returned {type(flow).__name__}, not "
                 "a flow (a generator that yields HttpRequest and returns the result)"
             )
             raise ConfigurationError(msg, provider=self.provider, operation=self.operation)
         try:
-            step = send(None)
+            step = flow.send(None)  # a fresh generator takes None
         except StopIteration as stop:
             self.result = stop.value
             return
-        self._accept(step)
+        if type(step) is not HttpRequest and not isinstance(step, HttpRequest):
+            self._refuse(step, None)
+        self.request = step
 
     def advance(self, response: HttpResponse) -> None:
         """Hand *response* to the flow and run it to its next request (or its result).
 
         Raises:
             UnknownOutcomeError: see the class's rule.
+            ConfigurationError: the flow yielded something that is not an
+                :class:`~payplane.HttpRequest` (before any money moved).
             PayplaneError: what the provider raised, when no money can have moved.
         """
         sent = self.request
@@ -105,9 +122,19 @@ class FlowRun(Generic[T]):
                     sent, f"the answer cannot be classified: {exc.message}", exc
                 ) from exc
             raise self._after_money(exc) from exc
+        except Exception as exc:
+            # Not a payplane error: a provider bug. After money may have moved it must
+            # not read as a failure; before, it surfaces as it is.
+            moved = sent if sent is not None and sent.moves_money else self._moved
+            if moved is None:
+                raise
+            detail = f"the provider failed on the answer: {type(exc).__name__}: {exc}"
+            raise self._unknown(moved, detail, exc) from exc
         if sent is not None and sent.moves_money:
             self._moved = sent
-        self._accept(step)
+        if type(step) is not HttpRequest and not isinstance(step, HttpRequest):
+            self._refuse(step, sent)
+        self.request = step
 
     def failed(self, exc: PayplaneError) -> PayplaneError:
         """Close the flow; return the error to raise for a failed send of :attr:`request`.
@@ -120,28 +147,40 @@ class FlowRun(Generic[T]):
         self._flow.close()
         return self._after_money(exc)
 
+    def close(self) -> None:
+        """Close the flow: the driver stops for a reason of its own (a cancellation)."""
+        self.request = None
+        self._flow.close()
+
     def _after_money(self, exc: PayplaneError) -> PayplaneError:
         moved = self._moved
         if moved is None or isinstance(exc, UnknownOutcomeError):
             return exc
         return self._unknown(moved, f"a later step failed: {exc.message}", exc)
 
-    def _unknown(self, moved: HttpRequest, detail: str, cause: PayplaneError) -> PayplaneError:
+    def _unknown(self, moved: HttpRequest, detail: str, cause: BaseException) -> PayplaneError:
+        provider = cause.provider if isinstance(cause, PayplaneError) else None
         error = UnknownOutcomeError(
             detail,
             reference=moved.reference,
-            provider=cause.provider or self.provider,
+            provider=provider or self.provider,
             operation=self.operation,
         )
         error.__cause__ = cause
         return error
 
-    def _accept(self, step: object) -> None:
-        if not isinstance(step, HttpRequest):
-            self._flow.close()
-            msg = f"the {self.operation} flow yielded {type(step).__name__}, not an HttpRequest"
-            raise ConfigurationError(msg, provider=self.provider, operation=self.operation)
-        self.request = step
+    def _refuse(self, step: object, sent: HttpRequest | None) -> NoReturn:
+        """Close the flow over a *step* that is not a request; raise what that means."""
+        self._flow.close()
+        msg = (
+            f"the {self.operation} flow yielded {type(step).__name__}, not an HttpRequest "
+            "(a flow yields payplane.HttpRequest and returns its result)"
+        )
+        error = ConfigurationError(msg, provider=self.provider, operation=self.operation)
+        moved = sent if sent is not None and sent.moves_money else self._moved
+        if moved is not None:
+            raise self._unknown(moved, f"a later step failed: {msg}", error) from error
+        raise error
 
 
 def single_step(request: HttpRequest | None, parse: Callable[[HttpResponse | None], T]) -> Flow[T]:

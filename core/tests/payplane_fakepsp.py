@@ -58,6 +58,7 @@ from payplane.exceptions import (
     ValidationError,
 )
 from payplane.hookspecs import hookimpl
+from payplane.testing import ContractSamples, RecordedAnswer, SignedPostback, StatusProbe
 
 PROVIDER_ID = "fakepsp"
 TEST_API_KEY = "fake-api-key-0123456789"
@@ -188,9 +189,10 @@ class FakeProvider:
     def build_deposit(self, request: payplane.DepositRequest) -> HttpRequest | None:
         if not request.payment_details:
             return None
-        return self._post(
-            "start_deposit", "/deposits", {"customer": request.customer_id}, replay_safe=True
-        )
+        payload = {"customer": request.customer_id}
+        if request.amount is not None:
+            payload["amount"] = str(request.amount.amount)
+        return self._post("start_deposit", "/deposits", payload, replay_safe=True)
 
     def parse_deposit(
         self, request: payplane.DepositRequest, response: HttpResponse | None
@@ -208,7 +210,10 @@ class FakeProvider:
             provider_reference = data.get("id")
         url = None
         if request.hosted_page:
-            url = f"{self.settings.base_url}/pay?" + urlencode({"customer": request.customer_id})
+            query = {"customer": request.customer_id}
+            if request.amount is not None:
+                query["amount"] = str(request.amount.amount)
+            url = f"{self.settings.base_url}/pay?" + urlencode(query)
         return payplane.DepositStart(
             provider=PROVIDER_ID,
             customer_id=request.customer_id,
@@ -477,7 +482,7 @@ class FakeProvider:
             raise PayloadTooLargeError(len(body), self.settings.max_body)
         given = {k.lower(): v for k, v in headers.items()}.get("x-signature", "")
         expected = sign(body, self.settings.webhook_secret.reveal())
-        if not hmac.compare_digest(given, expected):
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             msg = "x-signature does not match"
             raise SignatureError(msg)
         try:
@@ -533,3 +538,208 @@ SPEC = payplane.ProviderSpec(
 def payplane_providers() -> list[payplane.ProviderSpec]:
     """FakePSP's spec."""
     return [SPEC]
+
+
+# -- contract samples ----------------------------------------------------------------
+
+SAMPLE_SETTINGS = {
+    "base_url": "https://fakepsp.test",
+    "api_key": TEST_API_KEY,
+    "webhook_secret": TEST_WEBHOOK_SECRET,
+}
+
+
+def _answer(payload: object, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(status_code=status_code, content=json.dumps(payload).encode())
+
+
+def signed_postback(payload: dict[str, Any]) -> SignedPostback:
+    """A FakePSP postback of *payload*, signed with the sample webhook secret."""
+    body = json.dumps(payload).encode()
+    kind = PostbackKind(payload["kind"])
+    key = (
+        f"other:{payload['id']}"
+        if kind is PostbackKind.OTHER
+        else f"{kind.value}:{payload['id']}:{payload['status']}"
+    )
+    amount = None if kind is PostbackKind.OTHER else Money(payload["amount"], payload["currency"])
+    return SignedPostback(
+        body=body,
+        headers={"x-signature": sign(body, TEST_WEBHOOK_SECRET)},
+        event_key=key,
+        kind=kind,
+        amount=amount,
+        signed_headers={"x-signature"},
+        name=f"{kind.value} postback",
+    )
+
+
+def _withdrawal_postback(status: object) -> SignedPostback:
+    return signed_postback(
+        {"kind": "withdrawal", "id": "wd-1", "status": status, "amount": "25.50", "currency": "USD"}
+    )
+
+
+_DEPOSIT = payplane.DepositRequest(
+    customer_id="user-1", currency="USD", amount=Money("10.00", "USD"), reference="dep-1"
+)
+_ACTIVATION = payplane.ActivationRequest(
+    customer_id="user-1", amount=Money("10.00", "USD"), transaction_id="T-1", reference="act-1"
+)
+_WITHDRAWAL = payplane.WithdrawalRequest(
+    customer_id="user-1", amount=Money("25.50", "USD"), account_number="0123", reference="wd-1"
+)
+_TO_BENEFICIARY = payplane.WithdrawalRequest(
+    customer_id="user-1",
+    amount=Money("25.50", "USD"),
+    beneficiary=payplane.Beneficiary(holder_name="A. User", vpa="user@bank"),
+    reference="wd-2",
+)
+_LOOKUP = payplane.LookupRequest(kind=PaymentKind.DEPOSIT, reference="dep-1")
+_PAID_DEPOSIT = {
+    "id": "pay_1",
+    "reference": "dep-1",
+    "status": "paid",
+    "amount": "10.00",
+    "currency": "USD",
+}
+
+
+def _withdrawal_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=_TO_BENEFICIARY,
+        responses=[_answer({"beneficiary": "ben_1"}), _answer({"status": status})],
+        name=f"payout to a beneficiary ({status!r})",
+    )
+
+
+def _refund_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=payplane.RefundRequest(deposit_reference="dep-1", reference="rf-2"),
+        responses=[_answer(_PAID_DEPOSIT), _answer({"status": status, "refund": "rf_2"})],
+        name=f"full refund after a lookup ({status!r})",
+    )
+
+
+def _lookup_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=_LOOKUP,
+        response=_answer(_PAID_DEPOSIT | {"status": status}),
+        name=f"deposit lookup ({status!r})",
+    )
+
+
+def contract_samples() -> ContractSamples:
+    """FakePSP's samples: single and multi-step flows, lookups, refunds, every event kind."""
+    return ContractSamples(
+        settings=SAMPLE_SETTINGS,
+        postbacks=[
+            signed_postback(
+                {"kind": "deposit", "id": "d1", "status": "paid", "amount": "10", "currency": "USD"}
+            ),
+            _withdrawal_postback("paid"),
+            signed_postback(
+                {
+                    "kind": "refund",
+                    "id": "rf-1",
+                    "status": "processed",
+                    "amount": "4.00",
+                    "currency": "USD",
+                }
+            ),
+            signed_postback({"kind": "other", "id": "dsp_1", "type": "dispute.created"}),
+        ],
+        answers=[
+            RecordedAnswer(
+                request=_DEPOSIT,
+                response=_answer({"account": "ACC-1", "id": "pay_1"}),
+                name="payment details",
+            ),
+            RecordedAnswer(
+                request=attrs.evolve(_DEPOSIT, payment_details=False),
+                name="hosted page only (no exchange)",
+            ),
+            RecordedAnswer(
+                request=_ACTIVATION,
+                response=_answer({"status": "credited", "credited": "10.00"}),
+                expected=ActivationOutcome.CREDITED,
+                name="activation credited",
+            ),
+            RecordedAnswer(
+                request=_ACTIVATION,
+                response=_answer({"status": "rejected"}),
+                expected=ActivationOutcome.REJECTED,
+                name="activation rejected",
+            ),
+            RecordedAnswer(
+                request=_WITHDRAWAL,
+                response=_answer({"status": "queued", "payout": "po_1"}),
+                expected=WithdrawalStatus.PENDING,
+                name="payout queued",
+            ),
+            RecordedAnswer(
+                request=_WITHDRAWAL,
+                response=_answer({"error": "insufficient"}),
+                expected=InsufficientFundsError,
+                name="payout over the balance",
+            ),
+            RecordedAnswer(
+                request=_TO_BENEFICIARY,
+                responses=[
+                    _answer({"beneficiary": "ben_1"}),
+                    _answer({"status": "otp_required", "payout": "po_2"}),
+                ],
+                expected=WithdrawalStatus.PENDING,
+                name="payout to a beneficiary, OTP required",
+            ),
+            RecordedAnswer(
+                request=_LOOKUP,
+                response=_answer(_PAID_DEPOSIT),
+                expected=DepositStatus.SUCCEEDED,
+                name="deposit looked up",
+            ),
+            RecordedAnswer(
+                request=payplane.LookupRequest(kind=PaymentKind.WITHDRAWAL, reference="wd-404"),
+                response=_answer({"error": "not_found"}, 404),
+                expected=NotFoundError,
+                name="unknown payout",
+            ),
+            RecordedAnswer(
+                request=payplane.RefundRequest(
+                    deposit_reference="dep-1",
+                    amount=Money("4.00", "USD"),
+                    deposit_amount=Money("10.00", "USD"),
+                    reference="rf-1",
+                ),
+                response=_answer({"status": "pending", "refund": "rf_1"}),
+                expected=RefundStatus.PENDING,
+                name="partial refund",
+            ),
+            attrs.evolve(_refund_answer("processed"), expected=RefundStatus.SUCCEEDED),
+        ],
+        status_probes=[
+            StatusProbe(
+                name="withdrawal postback status",
+                known=WITHDRAWAL.table,
+                carrier=_withdrawal_postback,
+            ),
+            StatusProbe(
+                name="payout answer status", known=WITHDRAWAL.table, carrier=_withdrawal_answer
+            ),
+            StatusProbe(name="refund answer status", known=REFUND.table, carrier=_refund_answer),
+            StatusProbe(name="deposit lookup status", known=DEPOSIT.table, carrier=_lookup_answer),
+        ],
+        request_templates=[
+            payplane.WithdrawalRequest(
+                customer_id="user-1",
+                amount=Money("7", "JPY"),
+                beneficiary=payplane.Beneficiary(account_number="0123", bank_code="B1"),
+            )
+        ],
+    )
+
+
+@hookimpl
+def payplane_contract_samples(provider: str) -> ContractSamples | None:
+    """FakePSP's contract samples."""
+    return contract_samples() if provider == PROVIDER_ID else None

@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from importlib.metadata import entry_points
 from typing import Any, ClassVar, cast
 
 import attrs
@@ -28,7 +29,7 @@ from payplane._http import HttpResponse, PostbackAnswer
 from payplane._models import DepositStart, OtherEvent, PostbackKind
 from payplane._money import Money
 from payplane._protocols import Capability, adapt_v1
-from payplane._registry import Registry
+from payplane._registry import ENTRY_POINT_GROUP, Registry
 from payplane._secrets import SECRET_METADATA_KEY
 from payplane._spec import (
     PLUGIN_API_VERSION,
@@ -500,7 +501,7 @@ class ProviderContract:
             method = OPERATIONS[type(answer.request)].method
             bug = provider_bug(outcome.error)
             if bug is not None:
-                unexpected(subject, method, bug, junk)
+                unexpected(subject, method, bug, f"answer {step + 1} of {answer.name!r}: {junk!r}")
             status = status_of(outcome.result)
             if status is not None and status.is_success:
                 fail(
@@ -950,14 +951,18 @@ def _judge_lost_answer(
 
 def _entry_module(subject: ContractSubject) -> str | None:
     """The entry-point module that declares *subject*, if it came from one."""
+    declared = {
+        entry_point.value.partition(":")[0] for entry_point in entry_points(group=ENTRY_POINT_GROUP)
+    }
     hook = subject.registry.plugin_manager.hook.payplane_providers
     for impl in hook.get_hookimpls():
-        if not isinstance(impl.plugin, types.ModuleType):
+        plugin = impl.plugin
+        if not isinstance(plugin, types.ModuleType) or plugin.__name__ not in declared:
             continue
         with contextlib.suppress(Exception):
             specs = cast("Iterable[object]", impl.function())
             if any(getattr(spec, "id", None) == subject.id for spec in specs):
-                return impl.plugin.__name__
+                return plugin.__name__
     return None
 
 

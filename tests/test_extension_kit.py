@@ -129,8 +129,8 @@ def test_acmepay_is_discovered(kit: tuple[Path, Path]) -> None:
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
     rows = {row["id"]: row for row in listed["providers"]}
-    assert rows["acmepay"]["version"] == "1.0.0"
-    assert rows["acmepay"]["capabilities"] == ["deposits", "postbacks"]
+    assert rows["acmepay"]["version"] == "2.0.0"
+    assert rows["acmepay"]["capabilities"] == ["deposits", "lookups", "postbacks", "refunds"]
     assert listed["problems"] == []
 
 
@@ -160,7 +160,7 @@ def test_broken_capability_fails_for_the_stub(kit: tuple[Path, Path]) -> None:
     failed = failures(outcomes)
     assert code == 1
     message = failed["test_declared_operations_are_implemented"]
-    assert "declares withdrawals but build_withdrawal() raised NotImplementedError" in message
+    assert "declares withdrawals but create_withdrawal() raised NotImplementedError" in message
     assert "drop Capability.WITHDRAWALS from the ProviderSpec" in message
     assert (
         "lack: a RecordedAnswer with a WithdrawalRequest"

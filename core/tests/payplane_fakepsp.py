@@ -124,6 +124,14 @@ def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _text(data: Mapping[str, Any], field: str, default: str | None = None) -> str | None:
+    value = data.get(field, default)
+    if value is not None and not isinstance(value, str):
+        msg = f"{field} {value!r} is not text"
+        raise MalformedPayloadError(msg)
+    return value
+
+
 def _money(data: Mapping[str, Any], field: str, currency: str) -> Money | None:
     value = data.get(field)
     if value is None:
@@ -201,13 +209,14 @@ class FakeProvider:
         provider_reference = None
         if response is not None:
             data = self._json(response)
+            account = _text(data, "account")
+            if account is None:
+                msg = "no account in the deposit answer"
+                raise MalformedPayloadError(msg)
             details = payplane.PaymentDetails(
-                method="fakewallet",
-                account=str(data["account"]),
-                currency=request.currency,
-                raw=data,
+                method="fakewallet", account=account, currency=request.currency, raw=data
             )
-            provider_reference = data.get("id")
+            provider_reference = _text(data, "id")
         url = None
         if request.hosted_page:
             query = {"customer": request.customer_id}
@@ -326,16 +335,17 @@ class FakeProvider:
     def _withdrawal_result(
         self, reference: str, amount: Money, data: dict[str, Any]
     ) -> payplane.WithdrawalResult:
-        if data.get("status") not in WITHDRAWAL.table:
-            msg = f"unclassifiable status {data.get('status')!r}"
+        status = WITHDRAWAL.map(data.get("status"))
+        if status.status is WithdrawalStatus.UNKNOWN:
+            msg = f"unclassifiable status {status.raw!r}"
             raise MalformedPayloadError(msg)
         return payplane.WithdrawalResult(
             provider=PROVIDER_ID,
             reference=reference,
-            status=WITHDRAWAL.map(data["status"]),
+            status=status,
             amount=amount,
             raw=data,
-            provider_reference=data.get("payout"),
+            provider_reference=_text(data, "payout"),
             fee=_money(data, "fee", amount.currency),
         )
 
@@ -379,8 +389,8 @@ class FakeProvider:
         return payplane.LookupResult(
             provider=PROVIDER_ID,
             kind=request.kind,
-            reference=data.get("reference", request.reference),
-            provider_reference=data.get("id", request.provider_reference),
+            reference=_text(data, "reference", request.reference),
+            provider_reference=_text(data, "id", request.provider_reference),
             status=status,
             amount=_money(data, "amount", currency),
             fee=_money(data, "fee", currency),
@@ -459,15 +469,16 @@ class FakeProvider:
         if response.status_code == 404:
             self._found(PaymentKind.DEPOSIT, request, response)
         data = self._json(response)
-        if data.get("status") not in REFUND.table:
-            msg = f"unclassifiable refund status {data.get('status')!r}"
+        status = REFUND.map(data.get("status"))
+        if status.status is RefundStatus.UNKNOWN:
+            msg = f"unclassifiable refund status {status.raw!r}"
             raise MalformedPayloadError(msg)
         return payplane.RefundResult(
             provider=PROVIDER_ID,
             reference=request.reference,
-            provider_reference=data.get("refund"),
-            deposit_provider_reference=data.get("payment", request.deposit_provider_reference),
-            status=REFUND.map(data["status"]),
+            provider_reference=_text(data, "refund"),
+            deposit_provider_reference=_text(data, "payment", request.deposit_provider_reference),
+            status=status,
             amount=amount,
             fee=_money(data, "fee", amount.currency),
             raw=data,

@@ -28,6 +28,8 @@ from payplane.testing import (
 EXPECTED = [
     "ContractSamples",
     "ContractSubject",
+    "Harness",
+    "Outcome",
     "ProviderContract",
     "RecordedAnswer",
     "RecordingTransport",

@@ -357,7 +357,7 @@ class FakeProvider:
         Run it with ``client.run(client.provider.finalise_withdrawal(...))``. The OTP
         releases the money: the request moves money and is not replay-safe.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: *otp* is not six digits (nothing is sent).
             ProviderDeclinedError: FakePSP refused the OTP.
             MalformedPayloadError: an answer it cannot classify.
@@ -429,7 +429,7 @@ class FakeProvider:
     def create_refund(self, request: payplane.RefundRequest) -> Flow[payplane.RefundResult]:
         """Refund a deposit; without ``deposit_amount``, look the deposit up first.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: ``amount`` is over the deposit's, or in another currency
                 (found by the lookup; nothing is refunded).
             NotFoundError: FakePSP knows no such deposit.

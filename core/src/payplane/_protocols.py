@@ -62,7 +62,7 @@ class DepositProvider(Protocol):
         It yields nothing when no exchange is needed (a hosted page URL built locally),
         one request to fetch payment details or create a page, or several.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: the request breaks one of the provider's limits (before
                 anything is sent).
             ProviderDeclinedError: the provider refused.
@@ -97,7 +97,7 @@ class WithdrawalProvider(Protocol):
         provider honours an idempotency key). Registering the beneficiary first (a
         contact, a fund account, a transfer recipient) is part of the flow.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: a provider limit (before anything is sent).
             InsufficientFundsError: the merchant balance is too low.
             ProviderDeclinedError: the provider refused for another reason.
@@ -118,7 +118,7 @@ class LookupProvider(Protocol):
         Its requests are reads (``replay_safe=True``). It is the documented way to
         resolve an :class:`~payplane.exceptions.UnknownOutcomeError`.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: the provider cannot look this kind up by what was given.
             NotFoundError: the provider knows no such payment.
             MalformedPayloadError: an answer cannot be parsed.
@@ -133,7 +133,7 @@ class RefundProvider(Protocol):
     def create_refund(self, request: RefundRequest) -> Flow[RefundResult]:
         """Return the flow that refunds (part of) a deposit; ``request.reference`` is its key.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: more than the deposit (or what is left of it), another
                 currency, a provider limit (before the refund request is sent).
             NotFoundError: no such deposit.

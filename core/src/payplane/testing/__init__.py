@@ -30,6 +30,7 @@ from payplane.testing._samples import (
 )
 
 if TYPE_CHECKING:
+    from payplane.testing._checks import Harness, Outcome
     from payplane.testing._contract import ContractSubject, ProviderContract
     from payplane.testing._strategies import (
         activation_requests,
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ContractSamples",
     "ContractSubject",
+    "Harness",
+    "Outcome",
     "ProviderContract",
     "RecordedAnswer",
     "RecordingTransport",
@@ -85,6 +88,8 @@ __all__ = [
 # a provider's samples hook imports the records above, in production code paths too.
 _LAZY = {
     "ContractSubject": "_contract",
+    "Harness": "_checks",
+    "Outcome": "_checks",
     "ProviderContract": "_contract",
     "RecordingTransport": "_transports",
     "failing_transport": "_transports",

@@ -156,7 +156,7 @@ class RecordedAnswer:
 
     @property
     def answers(self) -> tuple[HttpResponse, ...]:
-        """The recorded answers in order: ``responses``, or ``(response,)``, or none."""
+        """The recorded answers, in order (``responses``, else ``response``, else none)."""
         if self.responses:
             return tuple(self.responses)
         return () if self.response is None else (self.response,)

@@ -230,7 +230,7 @@ class AcmeProvider:
         The request's ``reference`` is sent as AcmePay's reference and idempotency key,
         so the creation is retried safely when the platform gives one.
 
-        Raises (from the flow):
+        Raises:
             ProviderDeclinedError: AcmePay refused (its ``error.message``).
             MalformedPayloadError: any other answer.
         """
@@ -275,7 +275,7 @@ class AcmeProvider:
     def look_up(self, request: LookupRequest) -> Flow[LookupResult]:
         """Fetch a payment or a refund by AcmePay's id, or list it by the platform's reference.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: a withdrawal (AcmePay makes no payouts).
             NotFoundError: no such payment or refund.
             MalformedPayloadError: an answer that is not one.
@@ -333,7 +333,7 @@ class AcmeProvider:
         already), so a refund above it, or in another currency, is refused before the
         refund request is sent.
 
-        Raises (from the flow):
+        Raises:
             ValidationError: ``amount`` above what is left, or in another currency.
             NotFoundError: no such payment.
             ProviderDeclinedError: AcmePay refused.

@@ -160,6 +160,7 @@ class _BaseClient:
         self._secrets = secret_values(settings)
         # Every exchange may redact its URL and body: work the secrets' forms out once.
         self._redact = Redactor(self._secrets)
+        self._urls: dict[str, httpx.URL] = {}
         _REDACTOR.add(self._secrets)
 
     @property
@@ -394,10 +395,24 @@ def _to_response(response: httpx.Response) -> HttpResponse:
     )
 
 
-def _to_httpx(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
+def _to_httpx(
+    client: httpx.Client | httpx.AsyncClient,
+    request: HttpRequest,
+    urls: dict[str, httpx.URL],
+) -> httpx.Request:
+    # Parsing a URL is a third of what building an httpx request costs, and a provider
+    # sends few distinct ones: each client keeps them parsed (a bounded cache).
+    url = urls.get(request.url)
+    if url is None:
+        if len(urls) >= _URL_CACHE_SIZE:
+            urls.clear()
+        url = urls[request.url] = httpx.URL(request.url)
     return client.build_request(
-        request.method, request.url, headers=request.headers, content=request.content
+        request.method, url, headers=request.headers, content=request.content
     )
+
+
+_URL_CACHE_SIZE = 256
 
 
 class Client(_BaseClient):
@@ -466,7 +481,7 @@ class Client(_BaseClient):
         self._observe_request(request)
         started = time.perf_counter()
         try:
-            raw = self._http.send(_to_httpx(self._http, request))
+            raw = self._http.send(_to_httpx(self._http, request, self._urls))
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         response = _to_response(raw)
@@ -654,7 +669,7 @@ class AsyncClient(_BaseClient):
         self._observe_request(request)
         started = time.perf_counter()
         try:
-            raw = await self._http.send(_to_httpx(self._http, request))
+            raw = await self._http.send(_to_httpx(self._http, request, self._urls))
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         response = _to_response(raw)

@@ -327,9 +327,17 @@ class _Observer:
 class Harness:
     """The subject's :class:`~payplane.Client` and :class:`~payplane.AsyncClient`, scripted.
 
-    Each :meth:`run` answers the flow's requests from a script, in order; a request
-    beyond it stops the run (``Outcome.stopped``), so a script of no answers checks
-    that a request builds without parsing anything.
+    Each :meth:`run` answers the requests of the provider's flow from a script, in
+    order, and returns an :class:`Outcome`: the requests as the provider described them
+    (flags included, secrets redacted, as hooks see them), and the result or the error.
+    A request beyond the script stops the run (``Outcome.stopped``), so a script of no
+    answers checks that a request builds without parsing anything. A script entry may be
+    an ``httpx`` error class instead of a response: the answer lost after the request
+    left. Each request is attempted once (no retries: the client's tests cover them).
+    A stub method (``NotImplementedError``) fails the test, naming the method.
+
+    Args:
+        subject: The provider under test (the ``payplane_subject`` fixture).
     """
 
     def __init__(self, subject: ContractSubject) -> None:

@@ -71,8 +71,10 @@ _EXTERNAL_MODULES = (
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...
     (r"py:.*", rf"({'|'.join(map(re.escape, _EXTERNAL_MODULES.split()))})\..*"),
-    # The type variable of the generic status classes is not a documented object.
+    # The type variables of the generic status classes and of flows are not documented
+    # objects.
     (r"py:.*", r"(payplane\._status\.)?S"),
+    (r"py:.*", r"(payplane\._(client|flow)\.)?T"),
 ]
 
 # -- extensions of this site ------------------------------------------------------------

@@ -361,7 +361,9 @@ def test_sign_writes_keys_only_to_the_file(signed: Path) -> None:
     assert KEYS["postback_access_key"] in signed.read_text()
     payplane_settings = payplane.client(PROVIDER, SETTINGS)
     with payplane_settings as client:
-        assert client.verify_postback(signed.read_bytes()).amount == payplane.Money(6000, "MMK")
+        event = client.verify_postback(signed.read_bytes())
+    assert isinstance(event, payplane.PostbackEvent)
+    assert event.amount == payplane.Money(6000, "MMK")
 
 
 def test_verify_json(signed: Path) -> None:

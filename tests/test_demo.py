@@ -130,7 +130,9 @@ async def test_demo_flow_async(harness: DemoHarness) -> None:
     for payout, code in zip(payouts, (1, 5), strict=True):
         record = harness.record(f"outgoing:{payout.reference}:{code}")
         assert record is not None
-        statuses.append(record.event.status.status)
+        event = record.event
+        assert isinstance(event, payplane.PostbackEvent)
+        statuses.append(event.status.status)
     assert statuses == [WithdrawalStatus.SUCCEEDED, WithdrawalStatus.FAILED]
     accepted = [d for d in harness.deliveries() if d.accepted]
     assert len(accepted) == 2 + 2 + 2  # two deposits twice, two withdrawals once

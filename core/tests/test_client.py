@@ -19,6 +19,7 @@ from payplane import (
     ActivationRequest,
     DepositRequest,
     Money,
+    PostbackEvent,
     PostbackKind,
     WithdrawalRequest,
     WithdrawalStatus,
@@ -319,6 +320,7 @@ def test_postback_verified_and_parsed(
     )
     with registry.client("fakepsp", settings) as client:
         event = client.verify_postback(body, headers)
+    assert isinstance(event, PostbackEvent)
     assert event.kind is PostbackKind.WITHDRAWAL
     assert event.amount == Money("25.5", "USD")
     assert event.status.status is WithdrawalStatus.SUCCEEDED
@@ -498,6 +500,7 @@ async def test_async_full_flow(registry: payplane.Registry, settings: dict[str, 
     assert start.payment_details is not None
     assert activation.credited == Money(5, "USD")
     assert withdrawal.status.status is WithdrawalStatus.PENDING
+    assert isinstance(event, PostbackEvent)
     assert event.status.status.is_success
 
 

@@ -8,16 +8,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from payplane._flow import Flow
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
     ActivationRequest,
     ActivationResult,
+    Beneficiary,
     DepositRequest,
     DepositStart,
+    LookupRequest,
+    LookupResult,
+    OtherEvent,
     PaymentDetails,
+    PaymentKind,
     PostbackEvent,
     PostbackKind,
     PostbackTransaction,
+    RefundRequest,
+    RefundResult,
     WithdrawalRequest,
     WithdrawalResult,
     new_reference,
@@ -27,17 +35,25 @@ from payplane._protocols import (
     ActivationProvider,
     Capability,
     DepositProvider,
+    LookupProvider,
     PostbackProvider,
+    RefundProvider,
     WithdrawalProvider,
 )
 from payplane._registry import LoadProblem, PluginLoadWarning, Registry, default_registry
 from payplane._secrets import Secret, redact, secret_field, secret_values
-from payplane._spec import PLUGIN_API_VERSION, ProviderSpec
+from payplane._spec import (
+    PLUGIN_API_VERSION,
+    SUPPORTED_PLUGIN_API_VERSIONS,
+    PluginDeprecationWarning,
+    ProviderSpec,
+)
 from payplane._status import (
     ActivationOutcome,
     DepositStatus,
     MappedStatus,
     NeutralStatus,
+    RefundStatus,
     StatusMap,
     WithdrawalStatus,
 )
@@ -59,11 +75,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "SUPPORTED_PLUGIN_API_VERSIONS",
     "ActivationOutcome",
     "ActivationProvider",
     "ActivationRequest",
     "ActivationResult",
     "AsyncClient",
+    "Beneficiary",
     "Capability",
     "Client",
     "Currency",
@@ -71,17 +89,24 @@ __all__ = [
     "DepositRequest",
     "DepositStart",
     "DepositStatus",
+    "Flow",
     "HttpRequest",
     "HttpResponse",
     "Inbox",
     "InboxRecord",
     "InboxTransaction",
     "LoadProblem",
+    "LookupProvider",
+    "LookupRequest",
+    "LookupResult",
     "MappedStatus",
     "MemoryStore",
     "Money",
     "NeutralStatus",
+    "OtherEvent",
     "PaymentDetails",
+    "PaymentKind",
+    "PluginDeprecationWarning",
     "PluginLoadWarning",
     "PostbackAnswer",
     "PostbackEvent",
@@ -91,6 +116,10 @@ __all__ = [
     "PostgresStore",
     "ProviderSpec",
     "RecordState",
+    "RefundProvider",
+    "RefundRequest",
+    "RefundResult",
+    "RefundStatus",
     "Registry",
     "RejectedPostback",
     "RetryPolicy",

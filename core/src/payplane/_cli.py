@@ -30,6 +30,7 @@ import attrs
 import click
 
 from payplane._cli_settings import env_name, parse_pairs, read_settings, secret_texts
+from payplane._models import OtherEvent
 from payplane._registry import PluginLoadWarning, Registry, default_registry
 from payplane._secrets import redact
 from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProviderError
@@ -482,7 +483,15 @@ def _read_json_file(path: Path) -> tuple[bytes, Any]:
         raise CliConfigError(msg) from exc
 
 
-def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
+def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
+    if isinstance(event, OtherEvent):
+        return [
+            ("provider", event.provider),
+            ("kind", event.kind.value),
+            ("event key", event.event_key),
+            ("event type", event.event_type or "-"),
+            ("occurred at", event.occurred_at.isoformat() if event.occurred_at else "-"),
+        ]
     return [
         ("provider", event.provider),
         ("kind", event.kind.value),

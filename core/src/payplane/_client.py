@@ -11,19 +11,25 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import attrs
 import httpx
 import stamina
 
+from payplane._flow import Flow, FlowRun
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
     ActivationRequest,
     ActivationResult,
     DepositRequest,
     DepositStart,
+    LookupRequest,
+    LookupResult,
+    OtherEvent,
     PostbackEvent,
+    RefundRequest,
+    RefundResult,
     WithdrawalRequest,
     WithdrawalResult,
 )
@@ -31,17 +37,20 @@ from payplane._protocols import (
     ActivationProvider,
     Capability,
     DepositProvider,
+    LookupProvider,
     PostbackProvider,
+    RefundProvider,
     WithdrawalProvider,
 )
 from payplane._registry import require
 from payplane._secrets import Redactor, secret_values
 from payplane._spec import ProviderSpec
 from payplane.exceptions import (
-    MalformedPayloadError,
+    ConfigurationError,
     PayplaneError,
     TransportError,
     UnknownOutcomeError,
+    ValidationError,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncClient", "Client", "RetryPolicy"]
@@ -135,6 +144,14 @@ class _BaseClient:
         hooks: Any = None,  # noqa: ANN401 - a pluggy HookRelay
         retry: RetryPolicy | None = None,
     ) -> None:
+        for capability in spec.capabilities:
+            if not isinstance(provider, capability.protocol):
+                msg = (
+                    f"provider {spec.id!r} declares {capability.value} but its object does "
+                    f"not implement {capability.protocol.__name__} (a plugin API 1 object "
+                    "runs through payplane.client(), which adapts it)"
+                )
+                raise ConfigurationError(msg, provider=spec.id)
         self.spec = spec
         self.settings = settings
         self.provider = provider
@@ -143,6 +160,7 @@ class _BaseClient:
         self._secrets = secret_values(settings)
         # Every exchange may redact its URL and body: work the secrets' forms out once.
         self._redact = Redactor(self._secrets)
+        self._urls: dict[str, httpx.URL] = {}
         _REDACTOR.add(self._secrets)
 
     @property
@@ -249,31 +267,54 @@ class _BaseClient:
                 operation=request.operation,
             )
 
-    def _parse(self, request: HttpRequest | None, operation: str, parse: Callable[[], T]) -> T:
-        """Run a provider's parse step, mapping unclassifiable money-moving answers."""
+    def _check_amounts(self, capability: Capability, operation: str, request: object) -> None:
+        """Refuse, before anything is built, what the provider declared it cannot take.
+
+        The currency of every amount must be one the provider declares for *capability*;
+        with ``minor_units`` declared, every amount must fit its currency's exponent.
+        """
+        spec = self.spec
+        currencies = spec.currencies_for(capability)
+        for field in _MONEY_FIELDS.get(type(request), ()):
+            money = getattr(request, field)
+            if money is None:
+                continue
+            code = money if type(money) is str else money.currency
+            if code not in currencies:
+                name = field if type(money) is str else f"{field}.currency"
+                msg = f"{spec.id} does not take {code} for {capability.value}"
+                limit = f"{', '.join(sorted(currencies))} for {capability.value}"
+                raise ValidationError(name, msg, limit=limit, provider=spec.id, operation=operation)
+            if spec.minor_units and type(money) is not str:
+                try:
+                    money.to_minor_units()
+                except ValidationError as exc:
+                    raise ValidationError(
+                        field,
+                        exc.message.partition(": ")[2],
+                        limit=exc.limit,
+                        provider=spec.id,
+                        operation=operation,
+                    ) from None
+
+    def _start(self, operation: str, make: Callable[[], Flow[T]]) -> FlowRun[T]:
+        """Create the provider's flow for *operation* and run it to its first request."""
         try:
-            return parse()
-        except MalformedPayloadError as exc:
-            self._stamp(exc, operation)
-            if request is not None and request.moves_money:
-                msg = f"the answer cannot be classified: {exc.message}"
-                raise UnknownOutcomeError(
-                    msg,
-                    reference=request.reference,
-                    provider=self.spec.id,
-                    operation=operation,
-                ) from exc
-            raise
+            run = FlowRun(make(), self.spec.id, operation)
+            run.start()
         except PayplaneError as exc:
-            self._stamp(exc, operation)
+            raise self._stamp(exc, operation) from exc.__cause__
+        return run
+
+    def _advance(self, run: FlowRun[T], response: HttpResponse) -> None:
+        try:
+            run.advance(response)
+        except PayplaneError as exc:
+            self._stamp(exc, run.operation)
             raise
 
-    def _build(self, operation: str, build: Callable[[], T]) -> T:
-        try:
-            return build()
-        except PayplaneError as exc:
-            self._stamp(exc, operation)
-            raise
+    def _failed(self, run: FlowRun[T], exc: PayplaneError) -> PayplaneError:
+        return self._stamp(run.failed(exc), run.operation)
 
     def _retrying(self, timeout: float) -> Any:  # noqa: ANN401 - stamina's retry context
         return stamina.retry_context(
@@ -317,10 +358,12 @@ class _BaseClient:
 
     def verify_postback(
         self, body: bytes, headers: Mapping[str, str] | None = None
-    ) -> PostbackEvent:
-        """Verify a raw postback *body* and parse it into a :class:`~payplane.PostbackEvent`.
+    ) -> PostbackEvent | OtherEvent:
+        """Verify a raw postback *body* and parse it into an event.
 
-        No I/O, so the sync and async clients share it.
+        A payment event is a :class:`~payplane.PostbackEvent`; a verified event about
+        anything else is an :class:`~payplane.OtherEvent`. No I/O, so the sync and async
+        clients share it (on :class:`AsyncClient` it is not awaited).
 
         Raises:
             UnsupportedCapabilityError: the provider does not declare postbacks.
@@ -328,7 +371,20 @@ class _BaseClient:
             MalformedPayloadError: the body is not a postback (or too large).
         """
         provider: PostbackProvider = self._require(Capability.POSTBACKS)
-        return self._build("verify_postback", lambda: provider.verify_postback(body, headers or {}))
+        try:
+            return provider.verify_postback(body, headers or {})
+        except PayplaneError as exc:
+            self._stamp(exc, "verify_postback")
+            raise
+
+
+# The request fields holding money, per request type: a str field is a currency code.
+_MONEY_FIELDS: dict[type, tuple[str, ...]] = {
+    DepositRequest: ("currency", "amount"),
+    ActivationRequest: ("amount",),
+    WithdrawalRequest: ("amount",),
+    RefundRequest: ("amount", "deposit_amount"),
+}
 
 
 def _to_response(response: httpx.Response) -> HttpResponse:
@@ -339,10 +395,24 @@ def _to_response(response: httpx.Response) -> HttpResponse:
     )
 
 
-def _to_httpx(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
+def _to_httpx(
+    client: httpx.Client | httpx.AsyncClient,
+    request: HttpRequest,
+    urls: dict[str, httpx.URL],
+) -> httpx.Request:
+    # Parsing a URL is a third of what building an httpx request costs, and a provider
+    # sends few distinct ones: each client keeps them parsed (a bounded cache).
+    url = urls.get(request.url)
+    if url is None:
+        if len(urls) >= _URL_CACHE_SIZE:
+            urls.clear()
+        url = urls[request.url] = httpx.URL(request.url)
     return client.build_request(
-        request.method, request.url, headers=request.headers, content=request.content
+        request.method, url, headers=request.headers, content=request.content
     )
+
+
+_URL_CACHE_SIZE = 256
 
 
 class Client(_BaseClient):
@@ -411,7 +481,7 @@ class Client(_BaseClient):
         self._observe_request(request)
         started = time.perf_counter()
         try:
-            raw = self._http.send(_to_httpx(self._http, request))
+            raw = self._http.send(_to_httpx(self._http, request, self._urls))
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         response = _to_response(raw)
@@ -419,8 +489,49 @@ class Client(_BaseClient):
         self._check_status(request, response)
         return response
 
+    def _drive(self, run: FlowRun[T]) -> T:
+        """Send each request of *run* until the flow returns its result."""
+        while (request := run.request) is not None:
+            try:
+                response = self._send(request)
+            except PayplaneError as exc:
+                error = self._failed(run, exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            except BaseException:
+                run.close()  # a cancellation, a hook's or transport's own error
+                raise
+            self._advance(run, response)
+        return cast("T", run.result)
+
+    def run(self, flow: Flow[T], *, operation: str | None = None) -> T:
+        """Drive a provider-specific *flow* with this client's retries, redaction and hooks.
+
+        For calls a provider offers beyond the neutral ones (an OTP to finalise a
+        payout, say): ``client.run(client.provider.finalise_payout(reference, otp))``.
+        The unknown-outcome rule applies as to every operation.
+
+        Args:
+            flow: A generator that yields :class:`~payplane.HttpRequest` and returns the
+                result (a :data:`~payplane.Flow`).
+            operation: Its name in errors and logs (default: the generator's name).
+
+        Raises:
+            ConfigurationError: *flow* is not a flow, or yields something else than an
+                :class:`~payplane.HttpRequest`.
+            UnknownOutcomeError, TransportError, PayplaneError: as for any operation.
+        """
+        name = operation or str(getattr(flow, "__name__", "run"))
+        try:
+            run = FlowRun(flow, self.spec.id, name)
+            run.start()
+        except PayplaneError as exc:
+            raise self._stamp(exc, name) from exc.__cause__
+        return self._drive(run)
+
     def start_deposit(self, request: DepositRequest) -> DepositStart:
-        """Start a deposit: fetch payment details and/or build the hosted page URL.
+        """Start a deposit: payment details and/or a hosted page URL.
 
         Raises:
             UnsupportedCapabilityError: the provider does not take deposits.
@@ -429,9 +540,8 @@ class Client(_BaseClient):
             TransportError: the exchange failed.
         """
         provider: DepositProvider = self._require(Capability.DEPOSITS)
-        http = self._build("start_deposit", lambda: provider.build_deposit(request))
-        response = self._send(http) if http is not None else None
-        return self._parse(http, "start_deposit", lambda: provider.parse_deposit(request, response))
+        self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
+        return self._drive(self._start("start_deposit", lambda: provider.start_deposit(request)))
 
     def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Activate a deposit from the user's wallet transaction id.
@@ -441,10 +551,9 @@ class Client(_BaseClient):
             ValidationError, ProviderDeclinedError, TransportError: as their names say.
         """
         provider: ActivationProvider = self._require(Capability.ACTIVATION)
-        http = self._build("activate_deposit", lambda: provider.build_activation(request))
-        response = self._send(http)
-        return self._parse(
-            http, "activate_deposit", lambda: provider.parse_activation(request, response)
+        self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
+        return self._drive(
+            self._start("activate_deposit", lambda: provider.activate_deposit(request))
         )
 
     def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
@@ -452,18 +561,49 @@ class Client(_BaseClient):
 
         Raises:
             UnknownOutcomeError: sent, and the answer was lost or cannot be classified:
-                the payout may exist. Retry only with the same ``request``.
+                the payout may exist. Look it up (:meth:`look_up`) or retry only with the
+                same ``request``.
             InsufficientFundsError: the merchant balance is too low.
             SignatureError: the provider rejected payplane's signature (check the key).
             ValidationError, ProviderDeclinedError, IntegrityError: as their names say.
             TransportError: the exchange failed.
         """
         provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-        http = self._build("create_withdrawal", lambda: provider.build_withdrawal(request))
-        response = self._send(http)
-        return self._parse(
-            http, "create_withdrawal", lambda: provider.parse_withdrawal(request, response)
+        self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
+        return self._drive(
+            self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
         )
+
+    def look_up(self, request: LookupRequest) -> LookupResult:
+        """Fetch where a deposit, withdrawal or refund stands now.
+
+        The way to resolve an :class:`~payplane.exceptions.UnknownOutcomeError`: look
+        the error's ``reference`` up, then decide.
+
+        Raises:
+            UnsupportedCapabilityError: the provider offers no lookups.
+            NotFoundError: the provider knows no such payment.
+            ValidationError: the provider cannot look that up by what was given.
+            TransportError: the exchange failed (lookups are retried: they are reads).
+        """
+        provider: LookupProvider = self._require(Capability.LOOKUPS)
+        return self._drive(self._start("look_up", lambda: provider.look_up(request)))
+
+    def create_refund(self, request: RefundRequest) -> RefundResult:
+        """Refund all or part of a deposit. ``request.reference`` is its idempotency key.
+
+        Raises:
+            UnsupportedCapabilityError: the provider offers no refunds.
+            ValidationError: more than the deposit (or what is left of it), another
+                currency, a provider limit: nothing was sent.
+            NotFoundError: the provider knows no such deposit.
+            UnknownOutcomeError: the refund request was sent and its answer lost or
+                unclassifiable: look the refund up before anything else.
+            ProviderDeclinedError, TransportError: as their names say.
+        """
+        provider: RefundProvider = self._require(Capability.REFUNDS)
+        self._check_amounts(Capability.REFUNDS, "create_refund", request)
+        return self._drive(self._start("create_refund", lambda: provider.create_refund(request)))
 
 
 class AsyncClient(_BaseClient):
@@ -529,7 +669,7 @@ class AsyncClient(_BaseClient):
         self._observe_request(request)
         started = time.perf_counter()
         try:
-            raw = await self._http.send(_to_httpx(self._http, request))
+            raw = await self._http.send(_to_httpx(self._http, request, self._urls))
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
         response = _to_response(raw)
@@ -537,27 +677,65 @@ class AsyncClient(_BaseClient):
         self._check_status(request, response)
         return response
 
+    async def _drive(self, run: FlowRun[T]) -> T:
+        """Send each request of *run* until the flow returns its result."""
+        while (request := run.request) is not None:
+            try:
+                response = await self._send(request)
+            except PayplaneError as exc:
+                error = self._failed(run, exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            except BaseException:
+                run.close()  # a cancellation, a hook's or transport's own error
+                raise
+            self._advance(run, response)
+        return cast("T", run.result)
+
+    async def run(self, flow: Flow[T], *, operation: str | None = None) -> T:
+        """Async :meth:`Client.run`."""
+        name = operation or str(getattr(flow, "__name__", "run"))
+        try:
+            run = FlowRun(flow, self.spec.id, name)
+            run.start()
+        except PayplaneError as exc:
+            raise self._stamp(exc, name) from exc.__cause__
+        return await self._drive(run)
+
     async def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Async :meth:`Client.start_deposit`."""
         provider: DepositProvider = self._require(Capability.DEPOSITS)
-        http = self._build("start_deposit", lambda: provider.build_deposit(request))
-        response = await self._send(http) if http is not None else None
-        return self._parse(http, "start_deposit", lambda: provider.parse_deposit(request, response))
+        self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
+        return await self._drive(
+            self._start("start_deposit", lambda: provider.start_deposit(request))
+        )
 
     async def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Async :meth:`Client.activate_deposit`."""
         provider: ActivationProvider = self._require(Capability.ACTIVATION)
-        http = self._build("activate_deposit", lambda: provider.build_activation(request))
-        response = await self._send(http)
-        return self._parse(
-            http, "activate_deposit", lambda: provider.parse_activation(request, response)
+        self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
+        return await self._drive(
+            self._start("activate_deposit", lambda: provider.activate_deposit(request))
         )
 
     async def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
         """Async :meth:`Client.create_withdrawal`."""
         provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-        http = self._build("create_withdrawal", lambda: provider.build_withdrawal(request))
-        response = await self._send(http)
-        return self._parse(
-            http, "create_withdrawal", lambda: provider.parse_withdrawal(request, response)
+        self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
+        return await self._drive(
+            self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
+        )
+
+    async def look_up(self, request: LookupRequest) -> LookupResult:
+        """Async :meth:`Client.look_up`."""
+        provider: LookupProvider = self._require(Capability.LOOKUPS)
+        return await self._drive(self._start("look_up", lambda: provider.look_up(request)))
+
+    async def create_refund(self, request: RefundRequest) -> RefundResult:
+        """Async :meth:`Client.create_refund`."""
+        provider: RefundProvider = self._require(Capability.REFUNDS)
+        self._check_amounts(Capability.REFUNDS, "create_refund", request)
+        return await self._drive(
+            self._start("create_refund", lambda: provider.create_refund(request))
         )

@@ -1,4 +1,4 @@
-"""PostbackEvent to JSON-safe data and back, exactly (amounts as strings)."""
+"""PostbackEvent and OtherEvent to JSON-safe data and back, exactly (amounts as strings)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from payplane._models import PostbackEvent, PostbackKind, PostbackTransaction
+from payplane._models import OtherEvent, PostbackEvent, PostbackKind, PostbackTransaction
 from payplane._money import Money
-from payplane._status import DepositStatus, MappedStatus, WithdrawalStatus
+from payplane._status import DepositStatus, MappedStatus, RefundStatus, WithdrawalStatus
 from payplane.exceptions import MalformedPayloadError
 
 __all__ = ["MAX_EVENT_DEPTH", "event_from_dict", "event_to_dict", "event_to_json"]
@@ -42,11 +42,21 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def event_to_dict(event: PostbackEvent) -> dict[str, object]:
+def event_to_dict(event: PostbackEvent | OtherEvent) -> dict[str, object]:
     """Return *event* as JSON-safe data: amounts as strings, datetimes in ISO 8601.
 
-    ``unsigned`` is written as a sorted list of field names.
+    A :class:`~payplane.PostbackEvent`'s ``unsigned`` is written as a sorted list of field
+    names.
     """
+    if isinstance(event, OtherEvent):
+        return {
+            "provider": event.provider,
+            "kind": event.kind.value,
+            "event_key": event.event_key,
+            "event_type": event.event_type,
+            "occurred_at": _time(event.occurred_at),
+            "raw": _plain(event.raw),
+        }
     return {
         "provider": event.provider,
         "kind": event.kind.value,
@@ -69,6 +79,9 @@ def event_to_dict(event: PostbackEvent) -> dict[str, object]:
         ],
         "raw": _plain(event.raw),
         "unsigned": sorted(event.unsigned),
+        "provider_reference": event.provider_reference,
+        "fee": None if event.fee is None else event.fee.to_dict(),
+        "event_type": event.event_type,
     }
 
 
@@ -80,7 +93,9 @@ JSON reader can read back from any call depth."""
 
 # Members of event_to_dict's output that are structure, not free text: never scrubbed,
 # so that a stored event always rebuilds.
-_STRUCTURE = frozenset({"provider", "kind", "event_key", "amount", "occurred_at"})
+_STRUCTURE = frozenset(
+    {"provider", "kind", "event_key", "amount", "fee", "occurred_at", "unsigned"}
+)
 
 # ensure_ascii: every non-ASCII character, lone surrogates and NUL included, is written
 # as a \u escape, so the text fits any text column (PostgreSQL's text cannot hold NUL,
@@ -89,7 +104,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
 def event_to_json(
-    event: PostbackEvent,
+    event: PostbackEvent | OtherEvent,
     *,
     scrub: Callable[[str], str] | None = None,
     max_depth: int = MAX_EVENT_DEPTH,
@@ -254,6 +269,22 @@ def _copy(value: object, scrub: Callable[[str], str] | None, max_depth: int, dep
     return root[0]
 
 
+_STATUS_ENUMS: dict[PostbackKind, type[DepositStatus | WithdrawalStatus | RefundStatus]] = {
+    PostbackKind.DEPOSIT: DepositStatus,
+    PostbackKind.WITHDRAWAL: WithdrawalStatus,
+    PostbackKind.REFUND: RefundStatus,
+}
+
+
+def _event_status(kind: PostbackKind, data: Any) -> MappedStatus[Any]:  # noqa: ANN401
+    enum = _STATUS_ENUMS[kind]
+    return MappedStatus(enum(data["status"]), data["raw"])
+
+
+def _optional_money(data: Any) -> Money | None:  # noqa: ANN401
+    return None if data is None else Money.from_dict(data)
+
+
 def _parse_time(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
@@ -268,8 +299,10 @@ def _unsigned(value: object) -> frozenset[str]:
     return frozenset(value)
 
 
-def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
-    """Rebuild a :class:`~payplane.PostbackEvent` from :func:`event_to_dict`'s output.
+def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent | OtherEvent:
+    """Rebuild a :class:`~payplane.PostbackEvent` or :class:`~payplane.OtherEvent`.
+
+    *data* is :func:`event_to_dict`'s output.
 
     Decimals inside ``raw`` come back as the strings they were stored as. Data stored
     before ``PostbackEvent.unsigned`` existed (no ``"unsigned"`` member)
@@ -280,17 +313,19 @@ def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
     """
     try:
         kind = PostbackKind(data["kind"])
-        raw_status = data["status"]
-        status: MappedStatus[DepositStatus] | MappedStatus[WithdrawalStatus] = (
-            MappedStatus(DepositStatus(raw_status["status"]), raw_status["raw"])
-            if kind is PostbackKind.DEPOSIT
-            else MappedStatus(WithdrawalStatus(raw_status["status"]), raw_status["raw"])
-        )
+        if kind is PostbackKind.OTHER:
+            return OtherEvent(
+                provider=data["provider"],
+                event_key=data["event_key"],
+                event_type=data.get("event_type"),
+                occurred_at=_parse_time(data.get("occurred_at")),
+                raw=data.get("raw") or {},
+            )
         return PostbackEvent(
             provider=data["provider"],
             kind=kind,
             event_key=data["event_key"],
-            status=status,
+            status=_event_status(kind, data["status"]),
             amount=Money.from_dict(data["amount"]),
             customer_id=data.get("customer_id"),
             reference=data.get("reference"),
@@ -312,6 +347,9 @@ def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
             ),
             raw=data.get("raw") or {},
             unsigned=_unsigned(data.get("unsigned")),
+            provider_reference=data.get("provider_reference"),
+            fee=_optional_money(data.get("fee")),
+            event_type=data.get("event_type"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"not a stored postback event: {exc!r}"

@@ -354,7 +354,8 @@ class Inbox:
                 exc,
             )
             return entry.send_again
-        if state is RecordState.APPLIED:
+        if state is RecordState.APPLIED or not isinstance(event, PostbackEvent):
+            # A recorded event about no payment is acknowledged: no handler runs for it.
             return entry.accepted
         return self._apply(entry, provider, event)
 
@@ -542,8 +543,11 @@ class Inbox:
             ConfigurationError: the inbox does not accept that provider.
         """
         entry, record = self._recorded(provider, event_key)
+        event = record.event
+        if not isinstance(event, PostbackEvent):
+            return record.state  # not a payment: there is nothing to apply
         if record.state is not RecordState.APPLIED:
-            self._apply(entry, provider, record.event)
+            self._apply(entry, provider, event)
         after = self.store.get(provider, event_key)
         return RecordState.RECEIVED if after is None else after.state
 
@@ -562,7 +566,11 @@ class Inbox:
         if record.state is not RecordState.APPLIED:
             msg = f"{provider}/{event_key} is {record.state.value}, not applied: retry it instead"
             raise ValueError(msg)
-        answer = self._apply(entry, provider, record.event, replay=True)
+        event = record.event
+        if not isinstance(event, PostbackEvent):
+            msg = f"{provider}/{event_key} is not about a payment: no handler runs for it"
+            raise ValueError(msg)  # noqa: TRY004 - the documented error of replay()
+        answer = self._apply(entry, provider, event, replay=True)
         return answer is entry.accepted
 
     def _recorded(self, provider: str, event_key: str) -> tuple[_Provider, InboxRecord]:

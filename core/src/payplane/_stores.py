@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from payplane._eventcodec import event_from_dict
-from payplane._models import PostbackEvent
+from payplane._models import OtherEvent, PostbackEvent
 from payplane.exceptions import ConfigurationError
 
 __all__ = [
@@ -111,7 +111,7 @@ class InboxRecord:
     event_data: dict[str, Any] = attrs.field(repr=False)
 
     @property
-    def event(self) -> PostbackEvent:
+    def event(self) -> PostbackEvent | OtherEvent:
         """The recorded event, rebuilt (with secret values replaced by ``***``)."""
         return event_from_dict(self.event_data)
 

@@ -12,7 +12,8 @@
     ├── TransportError                retry_safe: the exchange with the provider failed
     │   └── UnknownOutcomeError       reference: money may have moved; check before retrying
     ├── ProviderDeclinedError         message, field_errors: the provider said no
-    │   └── InsufficientFundsError    the merchant balance cannot cover the payout
+    │   ├── InsufficientFundsError    the merchant balance cannot cover the payout
+    │   └── NotFoundError             kind, reference: a lookup found no such payment
     ├── SignatureError                a signature did not verify, or the provider rejected ours
     ├── MalformedPayloadError         a body that cannot be parsed into what it should be
     │   └── PayloadTooLargeError      limit: the body is over the configured size limit
@@ -33,6 +34,7 @@ __all__ = [
     "InsufficientFundsError",
     "IntegrityError",
     "MalformedPayloadError",
+    "NotFoundError",
     "PayloadTooLargeError",
     "PayplaneError",
     "PluginLoadError",
@@ -245,6 +247,32 @@ class ProviderDeclinedError(PayplaneError):
 
 class InsufficientFundsError(ProviderDeclinedError):
     """The merchant's balance cannot cover this payout plus those still unfinished."""
+
+
+class NotFoundError(ProviderDeclinedError):
+    """The provider knows no deposit, withdrawal or refund by that reference or id.
+
+    After an :class:`UnknownOutcomeError`, "not found" suggests the operation never
+    reached the provider; providers that record operations late (RazorpayX advises
+    waiting up to an hour for a payout) say on their page how long to keep looking.
+
+    Attributes:
+        kind: What was looked up (``"deposit"``, ``"withdrawal"``, ``"refund"``).
+        reference: The reference or id looked up.
+    """
+
+    def __init__(
+        self,
+        provider_message: str,
+        *,
+        kind: str,
+        reference: str | None,
+        provider: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.reference = reference
+        super().__init__(provider_message, provider=provider, operation=operation)
 
 
 class SignatureError(PayplaneError):

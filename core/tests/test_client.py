@@ -24,6 +24,7 @@ from payplane import (
     WithdrawalStatus,
 )
 from payplane.exceptions import (
+    ConfigurationError,
     InsufficientFundsError,
     MalformedPayloadError,
     PayloadTooLargeError,
@@ -372,7 +373,8 @@ def test_hooks_observe_redacted_requests(
     with _client(registry, settings, handler) as client:
         client.start_deposit(DepositRequest(customer_id="u1", currency="USD"))
     (sent,) = observer.sent
-    assert sent.headers["api-key"] == API_KEY  # headers are the provider's business
+    assert sent.headers["api-key"] == "***"  # a credential header, masked by name
+    assert sent.headers["content-type"] == "application/json"
     assert API_KEY not in sent.url
     assert observer.received[0][0] == 200
 
@@ -453,14 +455,15 @@ def test_owned_http_client_closed(registry: payplane.Registry, settings: dict[st
 def test_http_client_and_transport_are_exclusive(
     registry: payplane.Registry, settings: dict[str, object]
 ) -> None:
-    """Passing both is a usage error."""
-    with httpx.Client() as shared, pytest.raises(TypeError):
+    """Passing both is a configuration error naming the option."""
+    with httpx.Client() as shared, pytest.raises(ConfigurationError) as info:
         registry.client(
             "fakepsp",
             settings,
             http_client=shared,
             transport=httpx.MockTransport(lambda _r: httpx.Response(200)),
         )
+    assert info.value.field == "transport"
 
 
 # -- async ---------------------------------------------------------------------

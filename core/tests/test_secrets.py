@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from payplane_fakepsp import FakeSettings
 
 from payplane import Secret, redact, secret_values
+from payplane.exceptions import ValidationError
 
 
 def test_secret_repr_and_str_hide_value() -> None:
@@ -33,9 +34,10 @@ def test_secret_values_of_settings() -> None:
 
 
 def test_secret_must_be_text() -> None:
-    """A secret setting given as a number is refused."""
-    with pytest.raises(TypeError):
+    """A secret setting given as a number is refused, naming the field."""
+    with pytest.raises(ValidationError) as info:
         FakeSettings(base_url="https://x", api_key=123, webhook_secret="x")  # type: ignore[arg-type]
+    assert info.value.field == "api_key"
 
 
 @given(st.text(st.characters(blacklist_characters="*"), min_size=1), st.text(), st.text())

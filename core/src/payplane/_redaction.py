@@ -1,0 +1,668 @@
+r"""One mechanism that keeps secret values out of every view payplane shows or stores.
+
+* :class:`Redactor` knows every form a secret takes in text: as is, percent-encoded (once
+  or twice, any case of hex), JSON- or Python-escaped one character at a time (``\/``,
+  ``\u00e9``, surrogate pairs, ``\x41``, escapes of escapes), ``+`` for a space, and
+  base64 (HTTP Basic's ``key_id:secret``) for secrets of seven bytes or more.
+* :func:`redact_value` and :func:`redact_exception` apply one to nested data (results,
+  ``raw`` mappings) and to an error with its whole chain of causes.
+* :data:`LIVE` is the process-wide set of the values of every living
+  :class:`~payplane.Secret`; a log-record factory scrubs every record of every logger
+  against it, and ``repr()`` of HTTP descriptions uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import logging
+import re
+import string
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
+
+import attrs
+
+from payplane.exceptions import PayplaneError, RedactedCause
+
+__all__ = [
+    "LIVE",
+    "REDACTED",
+    "Redactor",
+    "is_sensitive_header",
+    "redact_exception",
+    "redact_headers",
+    "redact_record",
+    "redactor_for",
+]
+
+REDACTED = "***"
+
+T = TypeVar("T")
+
+# -- the forms of one secret -------------------------------------------------------------
+
+# One to fifteen backslashes: an escape, or an escape of an escape (JSON inside JSON) up to
+# four levels deep. Bounded, so a hostile run of backslashes costs linear time.
+_BACKSLASHES = r"\\\\{0,14}"  # a literal first: the engine skips fast to candidates
+# The character after a backslash in JSON's and Python's short escapes.
+_SHORT_ESCAPES = {
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+    "/": "/",
+    "\b": "b",
+    "\f": "f",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+}
+# Base64 runs shorter than this are too likely to occur by chance in other base64 data.
+_MIN_BASE64_CORE = 8
+_BASE64_TOKEN = frozenset(string.ascii_letters + string.digits + "+/=-_\\%")
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def _hex(number: int, width: int) -> str:
+    """Hex digits of *number* as a pattern matching either case (``%2f`` and ``%2F``)."""
+    return "".join(
+        f"[{digit}{digit.upper()}]" if digit.isalpha() else digit for digit in f"{number:0{width}x}"
+    )
+
+
+def _char_forms(char: str) -> list[str]:
+    r"""Patterns for every way *char* is written in text payplane shows or stores.
+
+    Each pattern starts with a literal character (the character itself, ``%``, ``\`` or
+    ``+``), which lets the regex engine skip to candidate positions quickly.
+    """
+    code = ord(char)
+    forms = [re.escape(char)]
+    if char == " ":
+        forms.append(r"\+")  # application/x-www-form-urlencoded
+    try:
+        utf8 = char.encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        utf8 = b""
+    if utf8:
+        forms.append("".join(f"%(?:25)?{_hex(byte, 2)}" for byte in utf8))
+    if code < 0x10000:  # noqa: PLR2004 - the Basic Multilingual Plane
+        forms.append(rf"{_BACKSLASHES}u{_hex(code, 4)}")
+    else:
+        high, low = divmod(code - 0x10000, 0x400)
+        pair = f"{_BACKSLASHES}u{_hex(0xD800 + high, 4)}{_BACKSLASHES}u{_hex(0xDC00 + low, 4)}"
+        forms.extend((pair, rf"{_BACKSLASHES}U{_hex(code, 8)}"))
+    if code < 0x100:  # noqa: PLR2004 - Python's \xNN
+        forms.append(rf"{_BACKSLASHES}x{_hex(code, 2)}")
+    if len(utf8) > 1:  # the repr of its UTF-8 bytes
+        forms.append("".join(rf"{_BACKSLASHES}x{_hex(byte, 2)}" for byte in utf8))
+    if char in _SHORT_ESCAPES:
+        forms.append(_BACKSLASHES + re.escape(_SHORT_ESCAPES[char]))
+    return forms
+
+
+@functools.lru_cache(maxsize=512)
+def _alternatives(secret: str) -> tuple[str, ...]:
+    """Patterns matching *secret* in any mix of its characters' forms.
+
+    One alternative per form of the first character (so each starts with a literal), the
+    rest as groups: a secret can be written with any subset of its characters escaped.
+    """
+    rest = "".join("(?:" + "|".join(_char_forms(char)) + ")" for char in secret[1:])
+    return tuple(first + rest for first in _char_forms(secret[0]))
+
+
+def _pattern(texts: Iterable[str]) -> str:
+    # Python's regex engine tries alternatives in order: the caller sorts longest first.
+    return "|".join(alternative for text in texts for alternative in _alternatives(text))
+
+
+def _base64_cores(secret: str) -> set[str]:
+    """The base64 characters that *secret*'s bytes alone decide, at each of three offsets.
+
+    Base64 maps three bytes to four characters, so a secret inside encoded data (HTTP
+    Basic's ``base64(key_id:secret)``) shows, depending on its offset modulo three, one
+    of three runs of characters whatever surrounds it.
+    """
+    data = secret.encode("utf-8", "surrogatepass")
+    cores: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        start = -(-8 * offset // 6)  # the first character with no bit of the padding
+        end = 8 * (offset + len(data)) // 6  # past the last with no bit of what follows
+        core = encoded[start:end]
+        if len(core) >= _MIN_BASE64_CORE:
+            cores.update((core, core.translate(_URLSAFE)))
+    return cores
+
+
+# In a base64 run only these are ever escaped (JSON's "\/", percent-encoding in a URL).
+_BASE64_ESCAPED = re.compile(r"([+/=-])")
+
+
+def _base64_pattern(cores: Iterable[str]) -> str:
+    """Patterns of base64 runs: letters and digits as is, ``+/=-`` in any of their forms."""
+    return "|".join(
+        "".join(
+            "(?:" + "|".join(_char_forms(part)) + ")" if _BASE64_ESCAPED.fullmatch(part) else part
+            for part in _BASE64_ESCAPED.split(core)
+            if part
+        )
+        for core in cores
+    )
+
+
+def _base64_anchor(core: str) -> str:
+    """The longest run of a core that is never escaped: present in every form of it."""
+    return max(_BASE64_ESCAPED.split(core), key=len)
+
+
+def _longest_first(texts: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(texts), key=lambda text: (-len(text), text)))
+
+
+class Redactor:
+    r"""Replaces secrets in text, in every form they take; the forms are worked out once.
+
+    A secret is found as is, percent-encoded (``quote``, ``quote_plus``, twice encoded,
+    either case of hex), and with any of its characters written as a JSON or Python
+    escape (``\/``, ``\"``, ``\u00e9``, ``\ud83d\ude00``, ``\x41``, ``\\u0041``
+    for JSON inside JSON), in any mix. A secret of seven bytes or more is also found
+    base64-encoded inside other data (HTTP Basic credentials ``base64(key_id:secret)``,
+    standard or URL-safe alphabet, ``/``, ``+`` and ``=`` possibly escaped): the whole
+    base64 run is replaced. Where secrets overlap or one contains another, every
+    character of each is hidden.
+
+    Text without a backslash or a percent sign (nor a ``+`` when a secret holds a
+    space) can only hold the plain forms, so the common case costs a few substring
+    searches; the regular expressions are compiled and run only for the other texts.
+
+    Args:
+        secrets: The secret values (empty strings are ignored).
+    """
+
+    __slots__ = (
+        "_anchors",
+        "_anchors_bytes",
+        "_base64",
+        "_bytes_patterns",
+        "_plain_bytes",
+        "_specials",
+        "_specials_bytes",
+        "_text_patterns",
+        "secrets",
+    )
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets: tuple[str, ...] = _longest_first(s for s in secrets if s)
+        """The secrets, longest first."""
+        self._plain_bytes = tuple(s.encode("utf-8", "surrogatepass") for s in self.secrets)
+        self._base64 = _longest_first(core for s in self.secrets for core in _base64_cores(s))
+        self._anchors = _longest_first(_base64_anchor(core) for core in self._base64)
+        self._anchors_bytes = tuple(anchor.encode() for anchor in self._anchors)
+        # Every form but the plain one starts with one of these characters.
+        specials = ["%", "\\"] + (["+"] if any(" " in s for s in self.secrets) else [])
+        self._specials = tuple(specials)
+        self._specials_bytes = tuple(char.encode() for char in specials)
+        self._text_patterns: tuple[re.Pattern[str], re.Pattern[str] | None] | None = None
+        self._bytes_patterns: tuple[re.Pattern[bytes], re.Pattern[bytes] | None] | None = None
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The plain forms searched on the fast path: the secrets, longest first."""
+        return self.secrets
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def __repr__(self) -> str:
+        return f"<Redactor of {len(self.secrets)} secrets>"
+
+    # -- patterns, compiled on first need ------------------------------------------------
+
+    def _text_regexes(self) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+        if self._text_patterns is None:
+            base64_re = re.compile(_base64_pattern(self._base64)) if self._base64 else None
+            self._text_patterns = (re.compile(_pattern(self.secrets)), base64_re)
+        return self._text_patterns
+
+    def _bytes_regexes(self) -> tuple[re.Pattern[bytes], re.Pattern[bytes] | None]:
+        if self._bytes_patterns is None:
+            base64_re = re.compile(_base64_pattern(self._base64).encode()) if self._base64 else None
+            secret_re = re.compile(_pattern(self.secrets).encode("utf-8", "surrogatepass"))
+            self._bytes_patterns = (secret_re, base64_re)
+        return self._bytes_patterns
+
+    # -- finding -------------------------------------------------------------------------
+
+    def found_in(self, data: str | bytes) -> bool:
+        """Whether *data* (text, or bytes in UTF-8) shows any secret in any form."""
+        if not self.secrets or not data:
+            return False
+        if isinstance(data, str):
+            return self._found_in_text(data)
+        return self._found_in_bytes(data)
+
+    def _found_in_text(self, text: str) -> bool:
+        for secret in self.secrets:
+            if secret in text:
+                return True
+        if any(anchor in text for anchor in self._anchors):
+            base64_re = self._text_regexes()[1]
+            if base64_re is not None and base64_re.search(text) is not None:
+                return True
+        if any(char in text for char in self._specials):
+            return self._text_regexes()[0].search(text) is not None
+        return False
+
+    def _found_in_bytes(self, data: bytes) -> bool:
+        for secret in self._plain_bytes:
+            if secret in data:
+                return True
+        if any(anchor in data for anchor in self._anchors_bytes):
+            base64_re = self._bytes_regexes()[1]
+            if base64_re is not None and base64_re.search(data) is not None:
+                return True
+        if any(char in data for char in self._specials_bytes):
+            return self._bytes_regexes()[0].search(data) is not None
+        return False
+
+    # -- replacing -----------------------------------------------------------------------
+
+    def __call__(self, text: str) -> str:
+        """Return *text* with every form of every secret replaced by ``***``.
+
+        Returns *text* itself (the same object) when it shows no secret.
+        """
+        if not self.secrets or not text:
+            return text
+        base64_here = any(anchor in text for anchor in self._anchors)
+        if base64_here or any(char in text for char in self._specials):
+            return self._redact_forms(text, base64_here=base64_here)
+        # Only plain forms can occur: substring replacement, longest secret first.
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def _redact_forms(self, text: str, *, base64_here: bool) -> str:
+        secret_re, base64_re = self._text_regexes()
+        spans = [match.span() for match in secret_re.finditer(text)]
+        if base64_here and base64_re is not None:
+            spans.extend(_token(text, *m.span()) for m in base64_re.finditer(text))
+        if not spans:
+            return text
+        spans.sort()
+        parts: list[str] = []
+        done = 0
+        start, end = spans[0]
+        for next_start, next_end in spans[1:]:
+            if next_start <= end:  # overlapping or adjacent: one run of ***
+                end = max(end, next_end)
+                continue
+            parts.extend((text[done:start], REDACTED))
+            done, start, end = end, next_start, next_end
+        parts.extend((text[done:start], REDACTED, text[end:]))
+        return "".join(parts)
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """Return *data* (UTF-8, undecodable bytes kept) with every secret replaced."""
+        if not self.found_in(data):
+            return data
+        text = data.decode("utf-8", "surrogateescape")
+        return self(text).encode("utf-8", "surrogateescape")
+
+    def redact_value(self, value: T) -> T:
+        """Return *value* with secrets replaced in every string it holds, at any depth.
+
+        Walks strings, bytes, mappings (keys too), lists, tuples, sets and attrs instances
+        (rebuilt with ``attrs.evolve``); anything else is kept as is. Returns *value*
+        itself when nothing changed. Deep data is walked without recursion.
+        """
+        if not self.secrets:
+            return value
+        return cast("T", _walk(value, self))
+
+
+def _token(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a base64 match to the whole run of base64 characters around it."""
+    while start > 0 and text[start - 1] in _BASE64_TOKEN:
+        start -= 1
+    while end < len(text) and text[end] in _BASE64_TOKEN:
+        end += 1
+    return start, end
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_redactor(secrets: frozenset[str]) -> Redactor:
+    return Redactor(secrets)
+
+
+def redactor_for(secrets: Iterable[str]) -> Redactor:
+    """Return a :class:`Redactor` of *secrets*, shared with earlier calls for the same set."""
+    return _cached_redactor(frozenset(s for s in secrets if s))
+
+
+# -- nested values ------------------------------------------------------------------------
+
+
+def _children(value: object) -> list[object] | None:
+    """The parts of a container to redact, or ``None`` for a leaf."""
+    if isinstance(value, Mapping):
+        return [part for item in value.items() for part in item]
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    if attrs.has(type(value)):
+        fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
+        return [getattr(value, field.name) for field in fields if field.init]
+    return None
+
+
+def _rebuilt(value: object, parts: list[object]) -> object:
+    """*value* rebuilt of redacted *parts* (the order of :func:`_children`)."""
+    if isinstance(value, Mapping):
+        pairs = dict(zip(parts[::2], parts[1::2], strict=True))
+        if isinstance(value, MappingProxyType):
+            return MappingProxyType(pairs)
+        try:
+            return cast("Any", type(value))(pairs)
+        except Exception:  # noqa: BLE001 - a mapping type that cannot be rebuilt: a dict
+            return pairs
+    if isinstance(value, list | tuple | set | frozenset):
+        try:
+            return type(value)(parts)
+        except Exception:  # noqa: BLE001 - a named tuple and its kin: the plain type
+            return tuple(parts) if isinstance(value, tuple) else parts
+    fields = [
+        field
+        for field in attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
+        if field.init
+    ]
+    changes = {
+        field.alias: new
+        for field, new in zip(fields, parts, strict=True)
+        if new is not getattr(value, field.name)
+    }
+    return attrs.evolve(cast("Any", value), **changes)
+
+
+def _visit(value: object, redactor: Redactor) -> tuple[object, list[object] | None]:
+    """``(redacted value, None)`` for a leaf; ``(value, its parts)`` for a container."""
+    if isinstance(value, str):
+        return redactor(value), None
+    if isinstance(value, bytes):
+        return redactor.redact_bytes(value), None
+    return value, _children(value)
+
+
+def _walk(root: object, redactor: Redactor) -> object:
+    # Explicit stack: a hostile answer nested a thousand levels deep must not hit the
+    # recursion limit. A frame is (value, its parts, the redacted parts so far).
+    value, parts = _visit(root, redactor)
+    if parts is None:
+        return value
+    stack: list[tuple[object, list[object], list[object]]] = [(root, parts, [])]
+    on_path = {id(root)}
+    while True:
+        value, parts, done = stack[-1]
+        if len(done) < len(parts):
+            child = parts[len(done)]
+            if id(child) in on_path:  # a cycle: the back reference is kept as it is
+                done.append(child)
+                continue
+            redacted, child_parts = _visit(child, redactor)
+            if child_parts is None:
+                done.append(redacted)
+            else:
+                on_path.add(id(child))
+                stack.append((child, child_parts, []))
+            continue
+        stack.pop()
+        on_path.discard(id(value))
+        changed = any(new is not old for new, old in zip(done, parts, strict=True))
+        result = _rebuilt(value, done) if changed else value
+        if not stack:
+            return result
+        stack[-1][2].append(result)
+
+
+# -- headers ------------------------------------------------------------------------------
+
+_SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|passw|session|credential|api[-_]?key")
+
+
+@functools.lru_cache(maxsize=256)
+def is_sensitive_header(name: str) -> bool:
+    """Whether a header *name* carries credentials, whatever its value.
+
+    True for names containing ``auth`` (``Authorization``, ``Proxy-Authorization``),
+    ``cookie``, ``token``, ``secret``, ``passw``, ``session``, ``credential`` or
+    ``api-key``/``api_key``/``apikey`` (``X-API-Key``), in any case.
+    """
+    return _SENSITIVE_HEADER.search(name.lower()) is not None
+
+
+def redact_headers(headers: Mapping[str, str], redactor: Redactor) -> Mapping[str, str]:
+    """Return *headers* with credential headers masked and secrets replaced in the rest."""
+    return MappingProxyType(
+        {
+            name: REDACTED if is_sensitive_header(name) else redactor(value)
+            for name, value in headers.items()
+        }
+    )
+
+
+# -- exceptions ---------------------------------------------------------------------------
+
+
+def _link(exc: BaseException) -> BaseException | None:
+    """The exception a traceback of *exc* shows next: its cause, else its context."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
+
+
+def _describe(exc: BaseException) -> str:
+    kind = type(exc)
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error itself
+        text = "<unprintable>"
+    name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
+    return f"{name}: {text}" if text else name
+
+
+def _redact_views(exc: BaseException, redactor: Redactor) -> None:
+    exc.args = redactor.redact_value(exc.args)
+    for name, value in list(vars(exc).items()):
+        redacted = redactor.redact_value(value)
+        if redacted is not value:
+            setattr(exc, name, redacted)
+
+
+def redact_exception(exc: BaseException, redactor: Redactor) -> None:
+    """Rewrite, in place, every view of *exc* and of the chain a traceback shows.
+
+    Each payplane error in the chain keeps its place with its message, ``args`` (what
+    ``repr()`` shows), every attribute (``field_errors`` keys and values included) and
+    notes redacted. Any other exception (httpx's, whose ``request.url`` may hold a
+    secret) is replaced by a :class:`~payplane.exceptions.RedactedCause` carrying its
+    type, its redacted text and its traceback; the chain is rebuilt with ``__cause__``
+    links only, so no ``__context__`` shows what was replaced.
+    """
+    seen = {id(exc)}
+    shown: BaseException = exc  # the exception of the rebuilt chain
+    original: BaseException = exc  # the one whose links are followed
+    while True:
+        if isinstance(shown, PayplaneError):
+            _redact_views(shown, redactor)
+        link = _link(original)
+        if link is None or id(link) in seen:
+            shown.__cause__ = None
+            shown.__context__ = None
+            return
+        seen.add(id(link))
+        if isinstance(link, PayplaneError):
+            replacement: BaseException = link
+        else:
+            replacement = RedactedCause(redactor(_describe(link)), original_type=type(link))
+            replacement = replacement.with_traceback(link.__traceback__)
+        shown.__cause__ = replacement
+        shown.__context__ = None
+        shown, original = replacement, link
+
+
+# -- the secrets of the process, and its log records --------------------------------------
+
+
+class _LiveSecrets:
+    """The values of every living :class:`~payplane.Secret`, held through weak references.
+
+    Each ``Secret`` registers itself when created; its value drops out when the object is
+    garbage-collected, so a short-lived key (a test's) does not stay redacted forever.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[object], str]] = {}
+        self._dead: list[int] = []
+        self._lock = threading.Lock()
+        self._stamp = object()  # replaced on every change
+        self._cached: tuple[object, Redactor] = (self._stamp, Redactor(()))
+        self._factory_installed = False
+
+    def add(self, owner: object, value: str) -> None:
+        """Register *value*, held by *owner*, until *owner* is garbage-collected."""
+        if not value:
+            return
+        key = id(owner)
+
+        def forget(_ref: weakref.ref[object]) -> None:
+            # Only records the key: it may run inside a garbage collection anywhere,
+            # even while this registry's lock is held by the same thread.
+            self._forget(key)
+
+        ref = weakref.ref(owner, forget)
+        with self._lock:
+            self._purge()
+            self._entries[key] = (ref, value)
+            self._stamp = object()
+            if not self._factory_installed:
+                _install_record_factory()
+                self._factory_installed = True
+
+    def _forget(self, key: int) -> None:
+        self._dead.append(key)
+        self._stamp = object()
+
+    def _purge(self) -> None:
+        while self._dead:
+            key = self._dead.pop()
+            entry = self._entries.get(key)
+            if entry is not None and entry[0]() is None:
+                del self._entries[key]
+
+    def values(self) -> frozenset[str]:
+        """The values of the secrets alive now."""
+        with self._lock:
+            self._purge()
+            return frozenset(value for ref, value in self._entries.values() if ref() is not None)
+
+    def redactor(self) -> Redactor:
+        """A :class:`Redactor` of the secrets alive now (rebuilt only after a change)."""
+        stamp, redactor = self._cached
+        if stamp is self._stamp:
+            return redactor
+        # Read the stamp before the values: a secret added meanwhile changes the stamp
+        # again, so the next call rebuilds.
+        stamp = self._stamp
+        redactor = redactor_for(self.values())
+        self._cached = (stamp, redactor)
+        return redactor
+
+
+LIVE = _LiveSecrets()
+"""The secrets of this process: every living :class:`~payplane.Secret`'s value."""
+
+_FORMATTER = logging.Formatter()
+
+
+class _RedactingDict(dict[str, Any]):
+    """A log record's ``__dict__`` that redacts what ``Logger.makeRecord`` adds to it.
+
+    ``extra=`` values reach a record after the record factory ran, by item assignment to
+    its ``__dict__``; this catches them there.
+    """
+
+    __slots__ = ("_redactor",)
+
+    def __init__(self, values: dict[str, Any], redactor: Redactor) -> None:
+        super().__init__(values)
+        self._redactor = redactor
+
+    def __setitem__(self, key: str, value: Any) -> None:  # noqa: ANN401 - any extra= value
+        super().__setitem__(key, self._redactor.redact_value(value))
+
+
+def _redact_message(record: logging.LogRecord, redactor: Redactor) -> None:
+    msg = record.msg
+    if isinstance(msg, str) and not record.args:
+        if redactor.found_in(msg):
+            record.msg = redactor(msg)
+    elif isinstance(msg, Mapping | list | tuple) and not record.args:
+        record.msg = redactor.redact_value(msg)  # structured messages stay structured
+    else:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - logging reports a bad format itself
+            return
+        if redactor.found_in(text):
+            record.msg, record.args = redactor(text), ()
+
+
+def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
+    """Redact, in place, every text of *record*: message, arguments, exception, stack.
+
+    The message is formatted once; when it shows a secret, the redacted text replaces
+    ``msg`` and ``args`` is emptied. An exception is formatted, and when the text shows
+    a secret, the redacted text becomes ``exc_text`` and ``exc_info`` is dropped (a
+    handler reading the exception object would see the secret). ``extra=`` values,
+    which ``Logger.makeRecord`` adds after the factory ran, are redacted as they are set.
+    """
+    if not redactor:
+        return
+    _redact_message(record, redactor)
+    if record.exc_info and record.exc_info[1] is not None:
+        formatted = _FORMATTER.formatException(record.exc_info)
+        if redactor.found_in(formatted):
+            record.exc_text, record.exc_info = redactor(formatted), None
+    if record.stack_info and redactor.found_in(record.stack_info):
+        record.stack_info = redactor(record.stack_info)
+    with contextlib.suppress(AttributeError, TypeError):  # a record class with __slots__
+        record.__dict__ = _RedactingDict(record.__dict__, redactor)
+
+
+_install_lock = threading.Lock()
+
+
+def _install_record_factory() -> None:
+    """Chain a record factory that redacts every record of every logger.
+
+    A logger's filter never sees the records its children propagate (``httpcore.http11``
+    past a filter on ``httpcore``), and handlers are the application's; the record
+    factory is the one place every record passes, whichever logger makes it.
+    """
+    with _install_lock:
+        previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:  # noqa: ANN401
+            record = previous(*args, **kwargs)
+            redactor = LIVE.redactor()
+            if redactor:
+                redact_record(record, redactor)
+            return record
+
+        logging.setLogRecordFactory(factory)

@@ -47,8 +47,11 @@ T = TypeVar("T")
 # -- the forms of one secret -------------------------------------------------------------
 
 # One to fifteen backslashes: an escape, or an escape of an escape (JSON inside JSON) up to
-# four levels deep. Bounded, so a hostile run of backslashes costs linear time.
-_BACKSLASHES = r"\\\\{0,14}"  # a literal first: the engine skips fast to candidates
+# four levels deep; bounded, so a hostile run of backslashes costs linear time. A literal
+# first, so that the regex engine skips quickly to candidate positions.
+_BACKSLASHES = r"\\\\{0,14}"
+# The same backslashes percent-encoded: escaped text inside a URL.
+_PERCENT_BACKSLASHES = r"%5[cC](?:%5[cC]){0,14}"
 # The character after a backslash in JSON's and Python's short escapes.
 _SHORT_ESCAPES = {
     '"': '"',
@@ -74,13 +77,62 @@ def _hex(number: int, width: int) -> str:
     )
 
 
-def _char_forms(char: str) -> list[str]:
-    r"""Patterns for every way *char* is written in text payplane shows or stores.
+# A percent sign (once or twice encoded), itself possibly JSON-escaped.
+_PERCENT = r"(?:%|\\\\{0,14}(?:u0025|x25))(?:25)?"
+# Backslashes as is or percent-encoded (escaped text inside a URL).
+_ANY_BACKSLASHES = rf"(?:{_BACKSLASHES}|{_PERCENT_BACKSLASHES})"
 
-    Each pattern starts with a literal character (the character itself, ``%``, ``\`` or
-    ``+``), which lets the regex engine skip to candidate positions quickly.
+
+@functools.cache
+def _hex_digit(digit: str) -> str:
+    """A hex digit of a percent-escape, either case, as is or itself JSON-escaped."""
+    cases = sorted({digit.lower(), digit.upper()})
+    codes = "|".join(f"{ord(case):02x}" for case in cases)
+    return rf"(?:[{''.join(cases)}]|{_BACKSLASHES}(?:u00(?:{codes})|x(?:{codes})))"
+
+
+def _percent(data: bytes) -> str:
+    """*data* percent-encoded, its ``%`` and digits possibly JSON-escaped.
+
+    The caller puts the first ``%``.
+    """
+    return _PERCENT.join("".join(_hex_digit(digit) for digit in f"{byte:02x}") for byte in data)
+
+
+def _escape_tails(char: str, utf8: bytes) -> list[str]:
+    """What follows the backslashes of *char*'s JSON and Python escapes.
+
+    ``{bs}`` stands for the backslashes of a second escape (a surrogate pair, the bytes
+    of a character).
     """
     code = ord(char)
+    if code < 0x10000:  # noqa: PLR2004 - the Basic Multilingual Plane
+        tails = [f"u{_hex(code, 4)}"]
+    else:
+        high, low = divmod(code - 0x10000, 0x400)
+        tails = [f"U{_hex(code, 8)}", f"u{_hex(0xD800 + high, 4)}{{bs}}u{_hex(0xDC00 + low, 4)}"]
+    if code < 0x100:  # noqa: PLR2004 - Python's \xNN
+        tails.append(f"x{_hex(code, 2)}")
+    if len(utf8) > 1:  # the repr of its UTF-8 bytes
+        tails.append("{bs}".join(f"x{_hex(byte, 2)}" for byte in utf8))
+    if char in _SHORT_ESCAPES:
+        tails.append(re.escape(_SHORT_ESCAPES[char]))
+    return [tail.replace("{bs}", _ANY_BACKSLASHES) for tail in tails]
+
+
+def _char_forms(char: str, *, first: bool = False) -> str:
+    r"""A pattern for every way *char* is written in text payplane shows or stores.
+
+    As is; ``+`` for a space; percent-encoded (once or twice); as a JSON or Python escape
+    (``\/``, ``\u00e9``, a surrogate pair, ``\U0001f600``, ``\xe9``, ``\xc3\xa9``) behind
+    up to fifteen backslashes (escapes of escapes: JSON inside JSON); and one level of
+    one inside the other (``\u0025`` for the ``%`` of a percent-escape in a JSON answer,
+    ``%5C`` for the backslash of an escape in a URL).
+
+    With *first*, each alternative starts with a literal character (the character
+    itself, ``+``, ``%`` or ``\``), which lets the regex engine skip quickly to the
+    positions where a match can start.
+    """
     forms = [re.escape(char)]
     if char == " ":
         forms.append(r"\+")  # application/x-www-form-urlencoded
@@ -88,37 +140,31 @@ def _char_forms(char: str) -> list[str]:
         utf8 = char.encode()
     except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
         utf8 = b""
-    if utf8:
-        forms.append("".join(f"%(?:25)?{_hex(byte, 2)}" for byte in utf8))
-    if code < 0x10000:  # noqa: PLR2004 - the Basic Multilingual Plane
-        forms.append(rf"{_BACKSLASHES}u{_hex(code, 4)}")
+    tails = "(?:" + "|".join(_escape_tails(char, utf8)) + ")"
+    if first:
+        if utf8:
+            forms.extend(
+                (
+                    f"%(?:25)?{_percent(utf8)}",
+                    rf"{_BACKSLASHES}(?:u0025|x25)(?:25)?{_percent(utf8)}",
+                )
+            )
+        forms.extend((_BACKSLASHES + tails, _PERCENT_BACKSLASHES + tails))
     else:
-        high, low = divmod(code - 0x10000, 0x400)
-        pair = f"{_BACKSLASHES}u{_hex(0xD800 + high, 4)}{_BACKSLASHES}u{_hex(0xDC00 + low, 4)}"
-        forms.extend((pair, rf"{_BACKSLASHES}U{_hex(code, 8)}"))
-    if code < 0x100:  # noqa: PLR2004 - Python's \xNN
-        forms.append(rf"{_BACKSLASHES}x{_hex(code, 2)}")
-    if len(utf8) > 1:  # the repr of its UTF-8 bytes
-        forms.append("".join(rf"{_BACKSLASHES}x{_hex(byte, 2)}" for byte in utf8))
-    if char in _SHORT_ESCAPES:
-        forms.append(_BACKSLASHES + re.escape(_SHORT_ESCAPES[char]))
-    return forms
+        if utf8:
+            forms.append(_PERCENT + _percent(utf8))
+        forms.append(_ANY_BACKSLASHES + tails)
+    return "(?:" + "|".join(forms) + ")"
 
 
 @functools.lru_cache(maxsize=512)
-def _alternatives(secret: str) -> tuple[str, ...]:
-    """Patterns matching *secret* in any mix of its characters' forms.
+def _secret_pattern(secret: str) -> str:
+    """A pattern matching *secret* with any subset of its characters in any of their forms.
 
-    One alternative per form of the first character (so each starts with a literal), the
-    rest as groups: a secret can be written with any subset of its characters escaped.
+    The first character's alternatives each start with a literal, so the engine scans for
+    the few characters a match can start with.
     """
-    rest = "".join("(?:" + "|".join(_char_forms(char)) + ")" for char in secret[1:])
-    return tuple(first + rest for first in _char_forms(secret[0]))
-
-
-def _pattern(texts: Iterable[str]) -> str:
-    # Python's regex engine tries alternatives in order: the caller sorts longest first.
-    return "|".join(alternative for text in texts for alternative in _alternatives(text))
+    return _char_forms(secret[0], first=True) + "".join(map(_char_forms, secret[1:]))
 
 
 def _base64_cores(secret: str) -> set[str]:
@@ -148,7 +194,7 @@ def _base64_pattern(cores: Iterable[str]) -> str:
     """Patterns of base64 runs: letters and digits as is, ``+/=-`` in any of their forms."""
     return "|".join(
         "".join(
-            "(?:" + "|".join(_char_forms(part)) + ")" if _BASE64_ESCAPED.fullmatch(part) else part
+            _char_forms(part) if _BASE64_ESCAPED.fullmatch(part) else part
             for part in _BASE64_ESCAPED.split(core)
             if part
         )
@@ -165,55 +211,90 @@ def _longest_first(texts: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(texts), key=lambda text: (-len(text), text)))
 
 
+def _quick_pattern(secrets: tuple[str, ...], anchors: tuple[str, ...], specials: str) -> str:
+    """A pattern of what every form of every secret holds as is.
+
+    The secret itself, a base64 anchor of it, or the first character of an escape. One
+    scan looks for them all, which costs less than a substring search per form on short
+    answers.
+    """
+    return "|".join(map(re.escape, (*secrets, *anchors, *specials)))
+
+
+class _TextForms:
+    """The compiled forms of a set of secrets."""
+
+    __slots__ = ("_base64", "_cores", "anchors", "quick", "secrets", "specials")
+
+    def __init__(self, secrets: tuple[str, ...], cores: tuple[str, ...], specials: str) -> None:
+        self.anchors: tuple[str, ...] = _longest_first(map(_base64_anchor, cores))
+        self.specials = specials
+        self.quick = re.compile(_quick_pattern(secrets, self.anchors, specials))
+        # One pattern per secret: one for all would have to repeat every secret's
+        # pattern once per form of its first character to keep the engine's fast scan.
+        self.secrets = tuple(re.compile(_secret_pattern(secret)) for secret in secrets)
+        self._cores = cores
+        self._base64: re.Pattern[str] | None = None
+
+    @property
+    def base64(self) -> re.Pattern[str]:
+        """The base64 pattern, compiled when an anchor first shows."""
+        if self._base64 is None:
+            self._base64 = re.compile(_base64_pattern(self._cores))
+        return self._base64
+
+    def base64_in(self, text: str) -> bool:
+        """Whether an anchor of a base64 form shows in *text* (the pattern may match)."""
+        return any(anchor in text for anchor in self.anchors)
+
+    def found_in(self, text: str) -> bool:
+        """Whether *text*, which the quick scan matched, shows a secret."""
+        if any(pattern.search(text) is not None for pattern in self.secrets):
+            return True
+        return self.base64_in(text) and self.base64.search(text) is not None
+
+
 class Redactor:
     r"""Replaces secrets in text, in every form they take; the forms are worked out once.
 
     A secret is found as is, percent-encoded (``quote``, ``quote_plus``, twice encoded,
-    either case of hex), and with any of its characters written as a JSON or Python
-    escape (``\/``, ``\"``, ``\u00e9``, ``\ud83d\ude00``, ``\x41``, ``\\u0041``
-    for JSON inside JSON), in any mix. A secret of seven bytes or more is also found
-    base64-encoded inside other data (HTTP Basic credentials ``base64(key_id:secret)``,
-    standard or URL-safe alphabet, ``/``, ``+`` and ``=`` possibly escaped): the whole
-    base64 run is replaced. Where secrets overlap or one contains another, every
-    character of each is hidden.
+    either case of hex), and with any subset of its characters written as JSON or Python
+    escapes (``\/``, ``\"``, ``\u00e9``, ``\ud83d\ude00``, ``\x41``), behind up to
+    fifteen backslashes (``\\u0041``: JSON inside JSON), in any mix, and one level of
+    one inside the other (a percent-encoded secret in a JSON answer with its ``%`` and
+    digits written ``\u0025``, an escaped one in a URL with its backslashes as ``%5C``).
+    A secret of seven bytes or more is also found base64-encoded inside other data (HTTP
+    Basic credentials ``base64(key_id:secret)``, standard or URL-safe alphabet, ``/``,
+    ``+`` and ``=`` possibly escaped): the whole base64 run is replaced. Where secrets
+    overlap or one contains another, every character of each is hidden.
 
-    Text without a backslash or a percent sign (nor a ``+`` when a secret holds a
-    space) can only hold the plain forms, so the common case costs a few substring
-    searches; the regular expressions are compiled and run only for the other texts.
+    Not found: encodings no encoder produces of its own accord, such as the letters of
+    a base64 run or the backslash of an escape written as ``\u`` escapes, and secrets
+    transformed otherwise (hashed, reversed, split).
+
+    Text in which no secret, no base64 anchor of one, no backslash and no percent sign
+    (nor a ``+`` when a secret holds a space) occurs cannot show a secret: one scan
+    decides, and the full patterns run only for the other texts. Patterns are compiled
+    on first use.
 
     Args:
         secrets: The secret values (empty strings are ignored).
     """
 
-    __slots__ = (
-        "_anchors",
-        "_anchors_bytes",
-        "_base64",
-        "_bytes_patterns",
-        "_plain_bytes",
-        "_specials",
-        "_specials_bytes",
-        "_text_patterns",
-        "secrets",
-    )
+    __slots__ = ("_base64", "_bytes_quick", "_specials", "_text_forms", "secrets")
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets: tuple[str, ...] = _longest_first(s for s in secrets if s)
         """The secrets, longest first."""
-        self._plain_bytes = tuple(s.encode("utf-8", "surrogatepass") for s in self.secrets)
         self._base64 = _longest_first(core for s in self.secrets for core in _base64_cores(s))
-        self._anchors = _longest_first(_base64_anchor(core) for core in self._base64)
-        self._anchors_bytes = tuple(anchor.encode() for anchor in self._anchors)
         # Every form but the plain one starts with one of these characters.
-        specials = ["%", "\\"] + (["+"] if any(" " in s for s in self.secrets) else [])
-        self._specials = tuple(specials)
-        self._specials_bytes = tuple(char.encode() for char in specials)
-        self._text_patterns: tuple[re.Pattern[str], re.Pattern[str] | None] | None = None
-        self._bytes_patterns: tuple[re.Pattern[bytes], re.Pattern[bytes] | None] | None = None
+        self._specials = "%\\" + ("+" if any(" " in s for s in self.secrets) else "")
+        self._text_forms: _TextForms | None = None
+        self._bytes_quick: re.Pattern[bytes] | None = None
 
     @property
     def forms(self) -> tuple[str, ...]:
-        """The plain forms searched on the fast path: the secrets, longest first."""
+        """The plain forms: the secrets, longest first."""
         return self.secrets
 
     def __bool__(self) -> bool:
@@ -222,20 +303,17 @@ class Redactor:
     def __repr__(self) -> str:
         return f"<Redactor of {len(self.secrets)} secrets>"
 
-    # -- patterns, compiled on first need ------------------------------------------------
+    def _text(self) -> _TextForms:
+        if self._text_forms is None:
+            self._text_forms = _TextForms(self.secrets, self._base64, self._specials)
+        return self._text_forms
 
-    def _text_regexes(self) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-        if self._text_patterns is None:
-            base64_re = re.compile(_base64_pattern(self._base64)) if self._base64 else None
-            self._text_patterns = (re.compile(_pattern(self.secrets)), base64_re)
-        return self._text_patterns
-
-    def _bytes_regexes(self) -> tuple[re.Pattern[bytes], re.Pattern[bytes] | None]:
-        if self._bytes_patterns is None:
-            base64_re = re.compile(_base64_pattern(self._base64).encode()) if self._base64 else None
-            secret_re = re.compile(_pattern(self.secrets).encode("utf-8", "surrogatepass"))
-            self._bytes_patterns = (secret_re, base64_re)
-        return self._bytes_patterns
+    def _quick_bytes(self) -> re.Pattern[bytes]:
+        if self._bytes_quick is None:
+            anchors = _longest_first(map(_base64_anchor, self._base64))
+            pattern = _quick_pattern(self.secrets, anchors, self._specials)
+            self._bytes_quick = re.compile(pattern.encode("utf-8", "surrogatepass"))
+        return self._bytes_quick
 
     # -- finding -------------------------------------------------------------------------
 
@@ -244,32 +322,11 @@ class Redactor:
         if not self.secrets or not data:
             return False
         if isinstance(data, str):
-            return self._found_in_text(data)
-        return self._found_in_bytes(data)
-
-    def _found_in_text(self, text: str) -> bool:
-        for secret in self.secrets:
-            if secret in text:
-                return True
-        if any(anchor in text for anchor in self._anchors):
-            base64_re = self._text_regexes()[1]
-            if base64_re is not None and base64_re.search(text) is not None:
-                return True
-        if any(char in text for char in self._specials):
-            return self._text_regexes()[0].search(text) is not None
-        return False
-
-    def _found_in_bytes(self, data: bytes) -> bool:
-        for secret in self._plain_bytes:
-            if secret in data:
-                return True
-        if any(anchor in data for anchor in self._anchors_bytes):
-            base64_re = self._bytes_regexes()[1]
-            if base64_re is not None and base64_re.search(data) is not None:
-                return True
-        if any(char in data for char in self._specials_bytes):
-            return self._bytes_regexes()[0].search(data) is not None
-        return False
+            forms = self._text()
+            return forms.quick.search(data) is not None and forms.found_in(data)
+        if self._quick_bytes().search(data) is None:
+            return False
+        return self._text().found_in(data.decode("utf-8", "surrogateescape"))
 
     # -- replacing -----------------------------------------------------------------------
 
@@ -280,20 +337,23 @@ class Redactor:
         """
         if not self.secrets or not text:
             return text
-        base64_here = any(anchor in text for anchor in self._anchors)
-        if base64_here or any(char in text for char in self._specials):
-            return self._redact_forms(text, base64_here=base64_here)
+        forms = self._text()
+        if forms.quick.search(text) is None:
+            return text
+        base64_here = forms.base64_in(text)
+        if base64_here or any(char in text for char in forms.specials):
+            return self._redact_forms(text, forms, base64_here=base64_here)
         # Only plain forms can occur: substring replacement, longest secret first.
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
 
-    def _redact_forms(self, text: str, *, base64_here: bool) -> str:
-        secret_re, base64_re = self._text_regexes()
-        spans = [match.span() for match in secret_re.finditer(text)]
-        if base64_here and base64_re is not None:
-            spans.extend(_token(text, *m.span()) for m in base64_re.finditer(text))
+    @staticmethod
+    def _redact_forms(text: str, forms: _TextForms, *, base64_here: bool) -> str:
+        spans = [match.span() for pattern in forms.secrets for match in pattern.finditer(text)]
+        if base64_here:
+            spans.extend(_token(text, *m.span()) for m in forms.base64.finditer(text))
         if not spans:
             return text
         spans.sort()

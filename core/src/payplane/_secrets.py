@@ -129,15 +129,9 @@ def _optional(field: attrs.Attribute[Any], empty: object) -> bool:
     return default is not attrs.NOTHING and default == empty and type(default) is type(empty)
 
 
-def _to_secret_field(value: object, _instance: object, field: attrs.Attribute[Any]) -> object:
-    if isinstance(value, Secret):
-        return value
-    if isinstance(value, str):
-        return Secret(value)
-    if value is None and _optional(field, None):
-        return None
-    msg = f"must be a str or a payplane.Secret, not {type(value).__name__}"
-    raise ValidationError(field.name, msg, limit="text")
+def _to_secret_field(value: str | Secret | None) -> Secret | None:
+    """Wrap a ``str``; anything else passes through, for the validator to name the field."""
+    return Secret(value) if isinstance(value, str) else value
 
 
 def _problem(value: str) -> str | None:
@@ -157,9 +151,12 @@ def _problem(value: str) -> str | None:
 
 
 def _valid_secret(_instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is None:  # allowed by the converter only where None is the default
+    if value is None and _optional(field, None):
         return
-    text = cast("Secret", value).reveal()
+    if not isinstance(value, Secret):
+        msg = f"must be a str or a payplane.Secret, not {type(value).__name__}"
+        raise ValidationError(field.name, msg, limit="text")
+    text = value.reveal()
     if text == "" and _optional(field, ""):
         return
     problem = _problem(text)
@@ -201,8 +198,9 @@ def secret_field(**kwargs: Any) -> Any:  # noqa: ANN401 - mirrors attrs.field
         validators.extend(extra)
     elif extra is not None:
         validators.append(extra)
-    converter = attrs.Converter(_to_secret_field, takes_self=True, takes_field=True)
-    return attrs.field(converter=converter, validator=validators, metadata=metadata, **kwargs)
+    return attrs.field(
+        converter=_to_secret_field, validator=validators, metadata=metadata, **kwargs
+    )
 
 
 def secret_values(settings: object) -> frozenset[str]:

@@ -159,7 +159,7 @@ def leaking_errors(errors: list[PayplaneError], secrets: set[str]) -> list[str]:
     """Return ``Type: str`` of each escaped error any of whose views shows *secrets*."""
     return sorted(
         {
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {str(error)[:120]}"
             for error in errors
             if escaped(error) and _shows_secret(texts_of(error), secrets)
         }

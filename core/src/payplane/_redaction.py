@@ -21,7 +21,7 @@ import re
 import string
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
@@ -115,8 +115,9 @@ def _escape_tails(char: str, utf8: bytes) -> list[str]:
         tails.append(f"x{_hex(code, 2)}")
     if len(utf8) > 1:  # the repr of its UTF-8 bytes
         tails.append("{bs}".join(f"x{_hex(byte, 2)}" for byte in utf8))
-    if char in _SHORT_ESCAPES:
-        tails.append(re.escape(_SHORT_ESCAPES[char]))
+    if char in _SHORT_ESCAPES:  # the letter after the backslash, percent-encoded in a URL
+        short = _SHORT_ESCAPES[char]
+        tails.append(f"(?:{re.escape(short)}|%{_hex(ord(short), 2)})")
     return [tail.replace("{bs}", _ANY_BACKSLASHES) for tail in tails]
 
 
@@ -342,32 +343,12 @@ class Redactor:
             return text
         base64_here = forms.base64_in(text)
         if base64_here or any(char in text for char in forms.specials):
-            return self._redact_forms(text, forms, base64_here=base64_here)
-        # Only plain forms can occur: substring replacement, longest secret first.
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    @staticmethod
-    def _redact_forms(text: str, forms: _TextForms, *, base64_here: bool) -> str:
-        spans = [match.span() for pattern in forms.secrets for match in pattern.finditer(text)]
-        if base64_here:
-            spans.extend(_token(text, *m.span()) for m in forms.base64.finditer(text))
-        if not spans:
-            return text
-        spans.sort()
-        parts: list[str] = []
-        done = 0
-        start, end = spans[0]
-        for next_start, next_end in spans[1:]:
-            if next_start <= end:  # overlapping or adjacent: one run of ***
-                end = max(end, next_end)
-                continue
-            parts.extend((text[done:start], REDACTED))
-            done, start, end = end, next_start, next_end
-        parts.extend((text[done:start], REDACTED, text[end:]))
-        return "".join(parts)
+            spans = [match.span() for pattern in forms.secrets for match in pattern.finditer(text)]
+            if base64_here:
+                spans.extend(_token(text, *m.span()) for m in forms.base64.finditer(text))
+        else:  # only plain forms can occur: substring searches
+            spans = [span for secret in self.secrets for span in _occurrences(text, secret)]
+        return _replaced(text, spans)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """Return *data* (UTF-8, undecodable bytes kept) with every secret replaced."""
@@ -386,6 +367,32 @@ class Redactor:
         if not self.secrets:
             return value
         return cast("T", _walk(value, self))
+
+
+def _occurrences(text: str, secret: str) -> Iterator[tuple[int, int]]:
+    """The spans of every occurrence of *secret* in *text*, overlapping ones included."""
+    start = text.find(secret)
+    while start >= 0:
+        yield start, start + len(secret)
+        start = text.find(secret, start + 1)
+
+
+def _replaced(text: str, spans: list[tuple[int, int]]) -> str:
+    """*text* with each run of overlapping or adjacent *spans* replaced by one ``***``."""
+    if not spans:
+        return text
+    spans.sort()
+    parts: list[str] = []
+    done = 0
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start <= end:
+            end = max(end, next_end)
+            continue
+        parts.extend((text[done:start], REDACTED))
+        done, start, end = end, next_start, next_end
+    parts.extend((text[done:start], REDACTED, text[end:]))
+    return "".join(parts)
 
 
 def _token(text: str, start: int, end: int) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from urllib.parse import quote, quote_plus
 
@@ -383,3 +383,26 @@ def test_the_factory_chains_the_one_before(secret: str) -> None:
         logging.setLogRecordFactory(original)
     assert records[0].tagged is True  # type: ignore[attr-defined]
     assert records[0].getMessage() == "key ***"
+
+
+class _Amounts(Mapping[str, int]):
+    """A lazy map that declares it holds no text."""
+
+    __payplane_holds_no_text__ = True
+
+    def __getitem__(self, key: str) -> int:
+        raise AssertionError(key)  # never read
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError  # never walked
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_container_that_holds_no_text_is_not_walked() -> None:
+    """A class declaring __payplane_holds_no_text__ is kept as it is, unread."""
+    amounts = _Amounts()
+    value = {"amounts": amounts, "note": "walked-key-1"}
+    redacted = Redactor(["walked-key-1"]).redact_value(value)
+    assert redacted == {"amounts": amounts, "note": "***"}

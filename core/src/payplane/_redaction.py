@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import enum
 import functools
 import logging
 import re
@@ -22,11 +23,14 @@ import string
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import attrs
 
+from payplane._money import Money
 from payplane.exceptions import PayplaneError, RedactedCause
 
 __all__ = [
@@ -282,12 +286,26 @@ class Redactor:
         secrets: The secret values (empty strings are ignored).
     """
 
-    __slots__ = ("_base64", "_bytes_quick", "_specials", "_text_forms", "secrets")
+    __slots__ = (
+        "_base64",
+        "_bytes_quick",
+        "_plain",
+        "_plain_bytes",
+        "_shortest",
+        "_specials",
+        "_text_forms",
+        "secrets",
+    )
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets: tuple[str, ...] = _longest_first(s for s in secrets if s)
         """The secrets, longest first."""
+        self._plain = frozenset(self.secrets)
+        self._plain_bytes = frozenset(s.encode("utf-8", "surrogatepass") for s in self.secrets)
         self._base64 = _longest_first(core for s in self.secrets for core in _base64_cores(s))
+        # Every form of a character is one character or more: no text shorter than the
+        # shortest secret (or base64 run) can show one.
+        self._shortest = min(map(len, (*self.secrets, *self._base64)), default=0)
         # Every form but the plain one starts with one of these characters.
         self._specials = "%\\" + ("+" if any(" " in s for s in self.secrets) else "")
         self._text_forms: _TextForms | None = None
@@ -320,13 +338,19 @@ class Redactor:
 
     def found_in(self, data: str | bytes) -> bool:
         """Whether *data* (text, or bytes in UTF-8) shows any secret in any form."""
-        if not self.secrets or not data:
+        if not self.secrets or len(data) < self._shortest:
             return False
         if isinstance(data, str):
             forms = self._text()
-            return forms.quick.search(data) is not None and forms.found_in(data)
-        if self._quick_bytes().search(data) is None:
+            match = forms.quick.search(data)
+            if match is None:
+                return False
+            return match.group() in self._plain or forms.found_in(data)
+        quick = self._quick_bytes().search(data)
+        if quick is None:
             return False
+        if quick.group() in self._plain_bytes:  # a secret as is: no need to look further
+            return True
         return self._text().found_in(data.decode("utf-8", "surrogateescape"))
 
     # -- replacing -----------------------------------------------------------------------
@@ -336,7 +360,7 @@ class Redactor:
 
         Returns *text* itself (the same object) when it shows no secret.
         """
-        if not self.secrets or not text:
+        if not self.secrets or len(text) < self._shortest:
             return text
         forms = self._text()
         if forms.quick.search(text) is None:
@@ -417,8 +441,27 @@ def redactor_for(secrets: Iterable[str]) -> Redactor:
 # -- nested values ------------------------------------------------------------------------
 
 
+# Values that hold no text: numbers, instants, enums, and Money (a Decimal and a currency
+# code checked against a fixed pattern). Walking past them keeps a result with a hundred
+# converted amounts cheap.
+_LEAVES: frozenset[type] = frozenset(
+    {int, float, bool, type(None), Decimal, datetime, date, time, timedelta, Money}
+)
+
+
 def _children(value: object) -> list[object] | None:
-    """The parts of a container to redact, or ``None`` for a leaf."""
+    """The parts of a container to redact, or ``None`` for a leaf.
+
+    A class may declare ``__payplane_holds_no_text__ = True`` (a map of currency codes to
+    amounts that builds its values lazily): its instances are then left as they are.
+    """
+    kind = type(value)
+    if (
+        kind in _LEAVES
+        or isinstance(value, enum.Enum)
+        or getattr(kind, "__payplane_holds_no_text__", False)
+    ):
+        return None
     if isinstance(value, Mapping):
         return [part for item in value.items() for part in item]
     if isinstance(value, list | tuple | set | frozenset):
@@ -457,36 +500,34 @@ def _rebuilt(value: object, parts: list[object]) -> object:
     return attrs.evolve(cast("Any", value), **changes)
 
 
-def _visit(value: object, redactor: Redactor) -> tuple[object, list[object] | None]:
-    """``(redacted value, None)`` for a leaf; ``(value, its parts)`` for a container."""
-    if isinstance(value, str):
-        return redactor(value), None
-    if isinstance(value, bytes):
-        return redactor.redact_bytes(value), None
-    return value, _children(value)
-
-
 def _walk(root: object, redactor: Redactor) -> object:
     # Explicit stack: a hostile answer nested a thousand levels deep must not hit the
-    # recursion limit. A frame is (value, its parts, the redacted parts so far).
-    value, parts = _visit(root, redactor)
+    # recursion limit. A frame is (value, its parts, the redacted parts so far); leaves
+    # are handled in the frame's own loop, containers pushed.
+    parts = _leaf_or_parts(root)
     if parts is None:
-        return value
+        return _redacted_leaf(root, redactor)
     stack: list[tuple[object, list[object], list[object]]] = [(root, parts, [])]
     on_path = {id(root)}
-    while True:
+    while stack:
         value, parts, done = stack[-1]
-        if len(done) < len(parts):
-            child = parts[len(done)]
-            if id(child) in on_path:  # a cycle: the back reference is kept as it is
+        pushed = False
+        for child in parts[len(done) :]:
+            kind = type(child)
+            if kind is str:
+                done.append(redactor(cast("str", child)))
+            elif kind in _LEAVES or id(child) in on_path:  # a cycle keeps its back reference
                 done.append(child)
-                continue
-            redacted, child_parts = _visit(child, redactor)
-            if child_parts is None:
-                done.append(redacted)
             else:
-                on_path.add(id(child))
-                stack.append((child, child_parts, []))
+                child_parts = _leaf_or_parts(child)
+                if child_parts is None:
+                    done.append(_redacted_leaf(child, redactor))
+                else:
+                    on_path.add(id(child))
+                    stack.append((child, child_parts, []))
+                    pushed = True
+                    break
+        if pushed:
             continue
         stack.pop()
         on_path.discard(id(value))
@@ -495,6 +536,22 @@ def _walk(root: object, redactor: Redactor) -> object:
         if not stack:
             return result
         stack[-1][2].append(result)
+    raise AssertionError  # pragma: no cover - the loop returns with the root
+
+
+def _leaf_or_parts(value: object) -> list[object] | None:
+    """A container's parts, or ``None`` for a leaf (text included)."""
+    if isinstance(value, str | bytes):
+        return None
+    return _children(value)
+
+
+def _redacted_leaf(value: object, redactor: Redactor) -> object:
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, bytes):
+        return redactor.redact_bytes(value)
+    return value
 
 
 # -- headers ------------------------------------------------------------------------------

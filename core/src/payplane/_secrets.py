@@ -217,8 +217,8 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     A secret is found as is, percent-encoded, JSON- or Python-escaped (any of its
     characters, in any mix) and, from seven bytes on, base64-encoded inside other data
-    (see :class:`payplane._secrets.Redactor`). Where secrets overlap or one contains
-    another, every character of each is hidden. The forms of a set of secrets are worked
-    out once and reused by later calls.
+    (the forms are listed in :doc:`/concepts/secrets`). Where secrets overlap or one
+    contains another, every character of each is hidden. The forms of a set of secrets
+    are worked out once and reused by later calls.
     """
     return redactor_for(secrets)(text)

@@ -85,11 +85,6 @@ def to_timezone(value: tzinfo | str) -> tzinfo:
         raise ValidationError(field, msg, limit="+HH:MM or an IANA zone name") from None
 
 
-def _non_empty_secret(_instance: object, attribute: attrs.Attribute[Secret], value: Secret) -> None:
-    if not value:
-        raise ValidationError(attribute.name, "must not be empty", limit="non-empty")
-
-
 def _max_bytes(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         msg = f"{value!r} is not a positive number of bytes"
@@ -100,7 +95,10 @@ def _max_bytes(_instance: object, attribute: attrs.Attribute[int], value: object
 class WavepaySettings:
     """How to reach Paykassma and check what it sends.
 
-    ``repr()`` never shows the four keys (they are :class:`~payplane.Secret`).
+    ``repr()`` never shows the four keys (they are :class:`~payplane.Secret`). A key that
+    is empty, blank, surrounded by whitespace (a newline read from a file) or holds a
+    control character is refused, naming the field
+    (:func:`~payplane.secret_field`'s checks).
 
     Attributes:
         api_host: Base URL of the merchant's Paykassma API, ``"https://api.example.com"``
@@ -122,10 +120,10 @@ class WavepaySettings:
     """
 
     api_host: str = attrs.field(converter=_strip_slash, validator=_base_url)
-    pluginapi_secret: Secret = secret_field(validator=_non_empty_secret)
-    withdrawal_private_key: Secret = secret_field(validator=_non_empty_secret)
-    postback_access_key: Secret = secret_field(validator=_non_empty_secret)
-    postback_private_key: Secret = secret_field(validator=_non_empty_secret)
+    pluginapi_secret: Secret = secret_field()
+    withdrawal_private_key: Secret = secret_field()
+    postback_access_key: Secret = secret_field()
+    postback_private_key: Secret = secret_field()
     plugin_host: str = attrs.field(converter=_strip_slash, validator=_base_url)
     default_language: str = attrs.field(default="en", validator=_language)
     postback_timezone: tzinfo = attrs.field(

@@ -15,7 +15,12 @@ from payplane import (
     WithdrawalRequest,
     WithdrawalStatus,
 )
-from payplane.exceptions import InsufficientFundsError, UnknownOutcomeError
+from payplane.exceptions import (
+    ClientClosedError,
+    InsufficientFundsError,
+    RedactedCause,
+    UnknownOutcomeError,
+)
 
 
 def sync_usage(settings: dict[str, str]) -> None:
@@ -38,9 +43,15 @@ def sync_usage(settings: dict[str, str]) -> None:
             payout = client.create_withdrawal(request)
         except UnknownOutcomeError as exc:
             reference: str | None = exc.reference
+            if isinstance(exc.__cause__, RedactedCause):
+                timed_out = issubclass(exc.__cause__.original_type, httpx.TimeoutException)
+                del timed_out
             del reference
         except InsufficientFundsError:
             pass
+        except ClientClosedError:
+            closed: bool = client.is_closed
+            del closed
         else:
             pending: bool = payout.status.status is WithdrawalStatus.PENDING
             del pending

@@ -72,22 +72,29 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _attempts(name: str, value: object) -> None:
+def _attempts(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"{value!r} is not a whole number of attempts of 1 or more"
-        raise ValidationError(name, msg, limit="integer >= 1")
+        msg = f"{value!r} is not a whole number of attempts, 1 or more"
+        raise ValidationError(attribute.name, msg, limit="integer >= 1")
 
 
-def _seconds(name: str, value: object, *, zero: bool = False) -> None:
-    low = "0" if zero else "0 (excluded)"
-    if (
-        not _is_number(value)
-        or not math.isfinite(cast("float", value))
-        or cast("float", value) < 0
-        or (cast("float", value) == 0 and not zero)
-    ):
-        msg = f"{value!r} is not a finite number of seconds above {low}"
-        raise ValidationError(name, msg, limit=f"seconds > {low}" if not zero else "seconds >= 0")
+def _finite_seconds(name: str, value: object) -> float:
+    if not _is_number(value) or not math.isfinite(cast("float", value)):
+        msg = f"{value!r} is not a finite number of seconds"
+        raise ValidationError(name, msg, limit="seconds")
+    return cast("float", value)
+
+
+def _positive_seconds(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if _finite_seconds(attribute.name, value) <= 0:
+        msg = f"{value!r} seconds is not above 0"
+        raise ValidationError(attribute.name, msg, limit="seconds > 0")
+
+
+def _seconds(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if _finite_seconds(attribute.name, value) < 0:
+        msg = f"{value!r} seconds is below 0"
+        raise ValidationError(attribute.name, msg, limit="seconds >= 0")
 
 
 @attrs.frozen(kw_only=True)
@@ -109,17 +116,11 @@ class RetryPolicy:
         ValidationError: a field that is not a number in its range (names the field).
     """
 
-    attempts: int = attrs.field(default=3, validator=lambda _i, a, v: _attempts(a.name, v))
-    timeout: float = attrs.field(default=30.0, validator=lambda _i, a, v: _seconds(a.name, v))
-    wait_initial: float = attrs.field(
-        default=0.1, validator=lambda _i, a, v: _seconds(a.name, v, zero=True)
-    )
-    wait_max: float = attrs.field(
-        default=2.0, validator=lambda _i, a, v: _seconds(a.name, v, zero=True)
-    )
-    wait_jitter: float = attrs.field(
-        default=0.5, validator=lambda _i, a, v: _seconds(a.name, v, zero=True)
-    )
+    attempts: int = attrs.field(default=3, validator=_attempts)
+    timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
+    wait_initial: float = attrs.field(default=0.1, validator=_seconds)
+    wait_max: float = attrs.field(default=2.0, validator=_seconds)
+    wait_jitter: float = attrs.field(default=0.5, validator=_seconds)
 
 
 def _is_retryable(exc: Exception) -> bool:

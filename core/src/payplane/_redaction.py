@@ -1,14 +1,15 @@
 r"""One mechanism that keeps secret values out of every view payplane shows or stores.
 
-* :class:`Redactor` knows every form a secret takes in text: as is, percent-encoded (once
-  or twice, any case of hex), JSON- or Python-escaped one character at a time (``\/``,
-  ``\u00e9``, surrogate pairs, ``\x41``, escapes of escapes), ``+`` for a space, and
-  base64 (HTTP Basic's ``key_id:secret``) for secrets of seven bytes or more.
-* :func:`redact_value` and :func:`redact_exception` apply one to nested data (results,
-  ``raw`` mappings) and to an error with its whole chain of causes.
-* :data:`LIVE` is the process-wide set of the values of every living
-  :class:`~payplane.Secret`; a log-record factory scrubs every record of every logger
-  against it, and ``repr()`` of HTTP descriptions uses it.
+* :class:`Redactor` knows every form a secret takes in text: as is, percent-encoded,
+  with any subset of its characters JSON- or Python-escaped (``\/``, ``\u00e9``,
+  surrogate pairs, ``\x41``, escapes of escapes), one inside the other, ``+`` for a
+  space, and base64 (HTTP Basic's ``key_id:secret``) for secrets of seven bytes or more.
+  :meth:`Redactor.redact_value` applies it to nested data (results, ``raw`` mappings).
+* :func:`redact_exception` rewrites an error and its whole chain of causes;
+  :func:`redact_headers` masks credential headers.
+* :data:`LIVE` holds the values of every living :class:`~payplane.Secret`; a chained
+  log-record factory redacts every record of every logger against them, and ``repr()``
+  of HTTP descriptions uses them.
 """
 
 from __future__ import annotations

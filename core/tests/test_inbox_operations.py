@@ -354,10 +354,6 @@ def test_secret_written_escaped_is_scrubbed_from_the_stored_event(
     assert record.event.raw["note"] == "***"
 
 
-@pytest.mark.xfail(
-    reason="needs payplane._secrets.Redactor to find JSON-escaped forms (issue 10, kind 5)",
-    strict=True,
-)
 def test_secret_written_escaped_is_scrubbed_from_the_stored_body(
     store: payplane.Store, registry: payplane.Registry, settings: dict[str, object]
 ) -> None:

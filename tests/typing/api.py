@@ -32,7 +32,13 @@ from payplane import (
     WithdrawalResult,
     WithdrawalStatus,
 )
-from payplane.exceptions import InsufficientFundsError, NotFoundError, UnknownOutcomeError
+from payplane.exceptions import (
+    ClientClosedError,
+    InsufficientFundsError,
+    NotFoundError,
+    RedactedCause,
+    UnknownOutcomeError,
+)
 
 
 def sync_usage(settings: dict[str, str]) -> None:
@@ -55,9 +61,15 @@ def sync_usage(settings: dict[str, str]) -> None:
             payout = client.create_withdrawal(request)
         except UnknownOutcomeError as exc:
             reference: str | None = exc.reference
+            if isinstance(exc.__cause__, RedactedCause):
+                timed_out = issubclass(exc.__cause__.original_type, httpx.TimeoutException)
+                del timed_out
             del reference
         except InsufficientFundsError:
             pass
+        except ClientClosedError:
+            closed: bool = client.is_closed
+            del closed
         else:
             pending: bool = payout.status.status is WithdrawalStatus.PENDING
             del pending

@@ -1,24 +1,25 @@
-"""Sync and async clients: run a provider's request descriptions over httpx.
+"""Sync and async clients: drive a provider's flows over httpx.
 
-Everything but the I/O lives in ``_BaseClient``; ``Client`` and ``AsyncClient`` differ
-only in how they send (httpx's own ``BaseClient`` split).
+Everything but the I/O lives in ``_BaseClient`` (and the flow logic in
+:class:`~payplane._flow.FlowRun`); ``Client`` and ``AsyncClient`` differ only in how they
+send (httpx's own ``BaseClient`` split).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import math
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, NoReturn, Self, TypeVar, cast
 
 import attrs
 import httpx
 import stamina
 
 from payplane._flow import Flow, FlowRun
-from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
+from payplane._http import HttpRequest, HttpResponse, PostbackAnswer, _headers, _Normalised
 from payplane._models import (
     ActivationRequest,
     ActivationResult,
@@ -42,10 +43,12 @@ from payplane._protocols import (
     RefundProvider,
     WithdrawalProvider,
 )
+from payplane._redaction import Redactor, redact_exception, redact_headers, redactor_for
 from payplane._registry import require
-from payplane._secrets import Redactor, secret_values
+from payplane._secrets import secret_values
 from payplane._spec import ProviderSpec
 from payplane.exceptions import (
+    ClientClosedError,
     ConfigurationError,
     PayplaneError,
     TransportError,
@@ -73,6 +76,35 @@ _NEVER_SENT = (
 T = TypeVar("T")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _attempts(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{value!r} is not a whole number of attempts, 1 or more"
+        raise ValidationError(attribute.name, msg, limit="integer >= 1")
+
+
+def _finite_seconds(name: str, value: object) -> float:
+    if not _is_number(value) or not math.isfinite(cast("float", value)):
+        msg = f"{value!r} is not a finite number of seconds"
+        raise ValidationError(name, msg, limit="seconds")
+    return cast("float", value)
+
+
+def _positive_seconds(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if _finite_seconds(attribute.name, value) <= 0:
+        msg = f"{value!r} seconds is not above 0"
+        raise ValidationError(attribute.name, msg, limit="seconds > 0")
+
+
+def _seconds(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if _finite_seconds(attribute.name, value) < 0:
+        msg = f"{value!r} seconds is below 0"
+        raise ValidationError(attribute.name, msg, limit="seconds >= 0")
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """When and how often the client retries, with exponential backoff and jitter.
@@ -83,57 +115,79 @@ class RetryPolicy:
 
     Attributes:
         attempts: Total attempts, the first included (1 disables retries).
-        timeout: Give up retrying after this many seconds in all.
-        wait_initial: First backoff, in seconds.
-        wait_max: Longest backoff, in seconds.
+        timeout: Give up retrying after this many seconds in all (more than 0).
+        wait_initial: First backoff, in seconds (0 or more).
+        wait_max: Longest backoff, in seconds (0 or more).
         wait_jitter: Random jitter added to each backoff, up to this many seconds.
+
+    Raises:
+        ValidationError: a field that is not a number in its range (names the field).
     """
 
-    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
-    timeout: float = 30.0
-    wait_initial: float = 0.1
-    wait_max: float = 2.0
-    wait_jitter: float = 0.5
-
-
-class _RedactingFilter(logging.Filter):
-    """Redacts client secrets from records of loggers payplane does not own (httpx).
-
-    httpx logs every request's URL at INFO, and Paykassma puts a secret in the query
-    string, so the filter rewrites those records before any handler sees them.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-        self._redact = Redactor(())
-        self._lock = threading.Lock()
-
-    def add(self, secrets: frozenset[str]) -> None:
-        with self._lock:
-            if not secrets <= self.secrets:
-                self.secrets |= secrets
-                self._redact = Redactor(self.secrets)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
-
-
-_REDACTOR = _RedactingFilter()
-for _name in ("httpx", "httpcore", "stamina"):
-    logging.getLogger(_name).addFilter(_REDACTOR)
+    attempts: int = attrs.field(default=3, validator=_attempts)
+    timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
+    wait_initial: float = attrs.field(default=0.1, validator=_seconds)
+    wait_max: float = attrs.field(default=2.0, validator=_seconds)
+    wait_jitter: float = attrs.field(default=0.5, validator=_seconds)
 
 
 def _is_retryable(exc: Exception) -> bool:
     return isinstance(exc, TransportError) and exc.retry_safe
 
 
+def _reached(exc: Exception) -> bool:
+    """Whether the failed attempt behind *exc* may have reached the provider."""
+    return isinstance(exc, TransportError) and not isinstance(exc.__cause__, _NEVER_SENT)
+
+
+def _refuse(field: str, problem: str) -> NoReturn:
+    msg = f"{field}: {problem}"
+    raise ConfigurationError(msg, field=field)
+
+
+def _check_options(
+    *,
+    retry: object,
+    http_client: object,
+    transport: object,
+    timeout: object,
+    http_type: type,
+    transport_type: type,
+) -> None:
+    """Refuse client options of the wrong type at construction, naming the option."""
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        _refuse("retry", f"must be a payplane.RetryPolicy, not {type(retry).__name__}")
+    for field, value, expected in (
+        ("http_client", http_client, http_type),
+        ("transport", transport, transport_type),
+    ):
+        if value is not None and not isinstance(value, expected):
+            name = f"{expected.__module__}.{expected.__name__}"
+            _refuse(field, f"must be an {name}, not {type(value).__name__}")
+    if http_client is not None and transport is not None:
+        _refuse("transport", "pass http_client or transport, not both")
+    if timeout is not None:
+        _check_timeout(timeout, owned=http_client is None)
+
+
+def _check_timeout(timeout: object, *, owned: bool) -> None:
+    if not owned:
+        _refuse(
+            "timeout",
+            "applies to the httpx client payplane creates; set it on the http_client you pass",
+        )
+    if isinstance(timeout, httpx.Timeout):
+        return
+    if not _is_number(timeout):
+        _refuse("timeout", f"must be a number of seconds or an httpx.Timeout, not {timeout!r}")
+    if not (math.isfinite(cast("float", timeout)) and cast("float", timeout) > 0):
+        _refuse("timeout", f"{timeout!r} is not a finite number of seconds above 0")
+
+
 class _BaseClient:
     """Everything but the I/O: capability checks, redaction, hooks, error mapping."""
+
+    _http: httpx.Client | httpx.AsyncClient
 
     def __init__(
         self,
@@ -158,15 +212,21 @@ class _BaseClient:
         self.retry = retry or RetryPolicy()
         self._hooks = hooks
         self._secrets = secret_values(settings)
-        # Every exchange may redact its URL and body: work the secrets' forms out once.
-        self._redact = Redactor(self._secrets)
+        # Every view this client hands out is redacted with these forms, worked out once.
+        self._redact: Redactor = redactor_for(self._secrets)
         self._urls: dict[str, httpx.URL] = {}
-        _REDACTOR.add(self._secrets)
+        self._owns_http = True
+        self._closed = False
 
     @property
     def provider_id(self) -> str:
         """The provider's id."""
         return self.spec.id
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client, or the httpx client it runs on, is closed."""
+        return self._closed or self._http.is_closed
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.spec.id!r}>"
@@ -177,11 +237,22 @@ class _BaseClient:
         return require(self.spec, self.provider, capability)
 
     def _redacted(self, request: HttpRequest) -> HttpRequest:
-        try:
-            content = self._redact(request.content.decode()).encode()
-        except UnicodeDecodeError:
-            content = request.content
-        return attrs.evolve(request, url=self._redact(request.url), content=content)
+        """*request* as hooks see it: credential headers masked, secrets replaced."""
+        redact = self._redact
+        return attrs.evolve(
+            request,
+            url=redact(request.url),
+            headers=redact_headers(request.headers, redact),
+            content=redact.redact_bytes(request.content),
+        )
+
+    def _redacted_response(self, response: HttpResponse) -> HttpResponse:
+        redact = self._redact
+        return attrs.evolve(
+            response,
+            headers=redact_headers(response.headers, redact),
+            content=redact.redact_bytes(response.content),
+        )
 
     def _observed(self, name: str) -> bool:
         """Whether a hook implementation observes hook *name* (none: skip the work)."""
@@ -193,8 +264,40 @@ class _BaseClient:
             exc.provider = self.spec.id
         if exc.operation is None:
             exc.operation = operation
-        exc.message = self._redact(exc.message)
         return exc
+
+    def _leaving(self, exc: PayplaneError, operation: str) -> None:
+        """The one redaction step of every error a client call raises.
+
+        Stamps provider and operation, then rewrites every view of the error and its
+        chain (message, args, attributes, causes) so that none shows a secret setting.
+        """
+        self._stamp(exc, operation)
+        redact_exception(exc, self._redact)
+
+    def _redacted_result(self, result: T, answer: bytes) -> T:
+        """*result* with secrets replaced in every string, when the *answer* shows one.
+
+        A provider that echoes a secret in its answer passes it into ``message`` and
+        ``raw``; checking the answer's bytes first keeps the common case to a few
+        substring searches.
+        """
+        if self._redact.found_in(answer):
+            return self._redact.redact_value(result)
+        return result
+
+    def _closed_error(self, operation: str) -> ClientClosedError:
+        if self._closed:
+            msg = "the client is closed (close() was called or its with block ended)"
+        elif self._owns_http:  # pragma: no cover - only payplane closes an owned client
+            msg = "the client's httpx client is closed"
+        else:
+            msg = "the httpx client passed as http_client is closed"
+        return ClientClosedError(msg, provider=self.spec.id, operation=operation)
+
+    def _check_open(self, request: HttpRequest) -> None:
+        if self._closed or self._http.is_closed:
+            raise self._closed_error(request.operation)
 
     def _observe_request(self, request: HttpRequest) -> None:
         # Redacting a request costs about as much as the rest of payplane's work on an
@@ -221,9 +324,29 @@ class _BaseClient:
             self._hooks.payplane_response_received(
                 provider=self.spec.id,
                 request=self._redacted(request),
-                response=response,
+                response=self._redacted_response(response),
                 elapsed=elapsed,
             )
+
+    def _to_httpx(self, request: HttpRequest) -> httpx.Request:
+        # Parsing a URL is a third of what building an httpx request costs, and a provider
+        # sends few distinct ones: each client keeps them parsed (a bounded cache).
+        urls = self._urls
+        try:
+            url = urls.get(request.url)
+            if url is None:
+                if len(urls) >= _URL_CACHE_SIZE:
+                    urls.clear()
+                url = urls[request.url] = httpx.URL(request.url)
+            return self._http.build_request(
+                request.method, url, headers=request.headers, content=request.content
+            )
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            detail = self._redact(f"{type(exc).__name__}: {exc}")
+            msg = f"the provider built a request httpx cannot send ({detail}); nothing was sent"
+            raise ConfigurationError(
+                msg, provider=self.spec.id, operation=request.operation
+            ) from exc
 
     def _transport_error(self, request: HttpRequest, exc: httpx.HTTPError) -> TransportError:
         """Map an httpx failure onto payplane's, deciding whether a retry is safe."""
@@ -257,15 +380,60 @@ class _BaseClient:
         )
 
     def _check_status(self, request: HttpRequest, response: HttpResponse) -> None:
-        """Raise a retryable error for a transient status on a replay-safe request."""
-        if request.replay_safe and response.status_code in _RETRY_STATUSES:
-            msg = f"HTTP {response.status_code}"
+        """Refuse a redirect of a money-moving request; make transient statuses retryable."""
+        status = response.status_code
+        if request.moves_money and 300 <= status < 400:  # noqa: PLR2004 - HTTP redirects
+            location = response.headers.get("location")
+            where = f" to {location}" if location else ""
+            msg = (
+                f"the provider answered HTTP {status} (a redirect{where}); payplane never "
+                "follows redirects of money-moving requests, and the provider may have "
+                "acted before redirecting"
+            )
+            raise UnknownOutcomeError(
+                msg,
+                reference=request.reference,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+        if request.replay_safe and status in _RETRY_STATUSES:
+            msg = f"HTTP {status}"
             raise TransportError(
                 msg,
                 retry_safe=True,
                 provider=self.spec.id,
                 operation=request.operation,
             )
+
+    def _gave_up(
+        self, request: HttpRequest, error: PayplaneError, *, reached: bool
+    ) -> PayplaneError:
+        """The error to raise when no attempt is left.
+
+        A money-moving request whose attempts all failed, one of which may have reached
+        the provider, has an unknown outcome, even when it is replay-safe: the caller
+        must learn its reference, not "try again later" alone. Only when no attempt ever
+        connected did nothing happen.
+        """
+        if (
+            reached
+            and request.moves_money
+            and not isinstance(error, UnknownOutcomeError)
+            and (isinstance(error, ClientClosedError) or _is_retryable(error))
+        ):
+            msg = (
+                "no attempt got an answer and at least one may have reached the provider "
+                f"(last: {error.message})"
+            )
+            unknown = UnknownOutcomeError(
+                msg,
+                reference=request.reference,
+                provider=self.spec.id,
+                operation=request.operation,
+            )
+            unknown.__cause__ = error
+            return unknown
+        return error
 
     def _check_amounts(self, capability: Capability, operation: str, request: object) -> None:
         """Refuse, before anything is built, what the provider declared it cannot take.
@@ -299,22 +467,14 @@ class _BaseClient:
 
     def _start(self, operation: str, make: Callable[[], Flow[T]]) -> FlowRun[T]:
         """Create the provider's flow for *operation* and run it to its first request."""
-        try:
-            run = FlowRun(make(), self.spec.id, operation)
-            run.start()
-        except PayplaneError as exc:
-            raise self._stamp(exc, operation) from exc.__cause__
+        run = FlowRun(make(), self.spec.id, operation)
+        run.start()
         return run
 
-    def _advance(self, run: FlowRun[T], response: HttpResponse) -> None:
-        try:
-            run.advance(response)
-        except PayplaneError as exc:
-            self._stamp(exc, run.operation)
-            raise
-
-    def _failed(self, run: FlowRun[T], exc: PayplaneError) -> PayplaneError:
-        return self._stamp(run.failed(exc), run.operation)
+    def _result(self, run: FlowRun[T], shown: bool) -> T:  # noqa: FBT001 - internal
+        """The flow's result; redacted when an answer of the run showed a secret."""
+        result = cast("T", run.result)
+        return self._redact.redact_value(result) if shown else result
 
     def _retrying(self, timeout: float) -> Any:  # noqa: ANN401 - stamina's retry context
         return stamina.retry_context(
@@ -353,8 +513,12 @@ class _BaseClient:
         Raises:
             UnsupportedCapabilityError: the provider does not declare postbacks.
         """
-        provider: PostbackProvider = self._require(Capability.POSTBACKS)
-        return provider.postback_answer(accepted=accepted)
+        try:
+            provider: PostbackProvider = self._require(Capability.POSTBACKS)
+            return provider.postback_answer(accepted=accepted)
+        except PayplaneError as exc:
+            self._leaving(exc, "postback_answer")
+            raise
 
     def verify_postback(
         self, body: bytes, headers: Mapping[str, str] | None = None
@@ -363,19 +527,27 @@ class _BaseClient:
 
         A payment event is a :class:`~payplane.PostbackEvent`; a verified event about
         anything else is an :class:`~payplane.OtherEvent`. No I/O, so the sync and async
-        clients share it (on :class:`AsyncClient` it is not awaited).
+        clients share it (on :class:`AsyncClient` it is not awaited), and a closed client
+        still verifies. Header names are lower-cased before the provider sees them (Flask and
+        Django give ``X-Signature``, ASGI ``x-signature``); a name given in several
+        cases keeps every value, joined with ``", "``.
 
         Raises:
             UnsupportedCapabilityError: the provider does not declare postbacks.
+            ValidationError: *body* is not bytes, or *headers* not a mapping of ``str``.
             SignatureError: the signature or access key does not match.
             MalformedPayloadError: the body is not a postback (or too large).
         """
-        provider: PostbackProvider = self._require(Capability.POSTBACKS)
         try:
-            return provider.verify_postback(body, headers or {})
+            provider: PostbackProvider = self._require(Capability.POSTBACKS)
+            if not isinstance(cast("object", body), bytes):
+                msg = f"must be the raw body as bytes, not {type(body).__name__}"
+                raise ValidationError("body", msg, limit="bytes")
+            event = provider.verify_postback(body, _headers(headers))
         except PayplaneError as exc:
-            self._stamp(exc, "verify_postback")
+            self._leaving(exc, "verify_postback")
             raise
+        return self._redacted_result(event, body)
 
 
 # The request fields holding money, per request type: a str field is a currency code.
@@ -386,33 +558,17 @@ _MONEY_FIELDS: dict[type, tuple[str, ...]] = {
     RefundRequest: ("amount", "deposit_amount"),
 }
 
+_URL_CACHE_SIZE = 256
+
 
 def _to_response(response: httpx.Response) -> HttpResponse:
-    # HttpResponse's converter walks headers.items() once (httpx merges repeated names
-    # there); no intermediate dict.
+    # httpx's Headers.items() already lower-cases names and joins repeated ones: the
+    # converter takes them as they are.
     return HttpResponse(
-        status_code=response.status_code, headers=response.headers, content=response.content
+        status_code=response.status_code,
+        headers=_Normalised(response.headers.items()),
+        content=response.content,
     )
-
-
-def _to_httpx(
-    client: httpx.Client | httpx.AsyncClient,
-    request: HttpRequest,
-    urls: dict[str, httpx.URL],
-) -> httpx.Request:
-    # Parsing a URL is a third of what building an httpx request costs, and a provider
-    # sends few distinct ones: each client keeps them parsed (a bounded cache).
-    url = urls.get(request.url)
-    if url is None:
-        if len(urls) >= _URL_CACHE_SIZE:
-            urls.clear()
-        url = urls[request.url] = httpx.URL(request.url)
-    return client.build_request(
-        request.method, url, headers=request.headers, content=request.content
-    )
-
-
-_URL_CACHE_SIZE = 256
 
 
 class Client(_BaseClient):
@@ -421,9 +577,25 @@ class Client(_BaseClient):
     Create it with :func:`payplane.client`. Pass *http_client* to share your own
     ``httpx.Client`` (payplane will not close it), or *transport* to run over an
     ``httpx`` transport (``httpx.MockTransport`` in tests); otherwise the client owns
-    an ``httpx.Client`` (5 s to connect, 30 s for each other phase) and closes it in
-    :meth:`close` or at the end of a ``with`` block.
+    an ``httpx.Client`` (5 s to connect, 30 s for each other phase, or *timeout*) and
+    closes it in :meth:`close` or at the end of a ``with`` block.
+
+    Money-moving requests are sent with ``follow_redirects=False`` whatever the httpx
+    client's setting: a redirect answer is an unknown outcome, never a second POST.
+
+    After :meth:`close` (or when the httpx client passed in is closed), a call that
+    needs an exchange raises :class:`~payplane.exceptions.ClientClosedError`.
+
+    Raises:
+        ConfigurationError: an option of the wrong type or value, naming it:
+            *http_client* not an ``httpx.Client``, *transport* not an
+            ``httpx.BaseTransport``, both given, *retry* not a :class:`RetryPolicy`,
+            *timeout* not a positive number of seconds or an ``httpx.Timeout``, or given
+            with *http_client* (set it on that client).
+        ClientClosedError: the *http_client* passed in is closed.
     """
+
+    _http: httpx.Client
 
     def __init__(
         self,
@@ -437,17 +609,26 @@ class Client(_BaseClient):
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | float | None = None,
     ) -> None:
+        _check_options(
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            timeout=timeout,
+            http_type=httpx.Client,
+            transport_type=httpx.BaseTransport,
+        )
         super().__init__(spec, settings, provider, hooks=hooks, retry=retry)
-        if http_client is not None and transport is not None:
-            msg = "pass http_client or transport, not both"
-            raise TypeError(msg)
+        if http_client is not None and http_client.is_closed:
+            msg = "the httpx client passed as http_client is closed"
+            raise ClientClosedError(msg, provider=spec.id)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             transport=transport, timeout=timeout if timeout is not None else DEFAULT_TIMEOUT
         )
 
     def close(self) -> None:
-        """Close the owned httpx client (a client passed in stays open)."""
+        """Close the client; an owned httpx client is closed too (one passed in stays open)."""
+        self._closed = True
         if self._owns_http:
             self._http.close()
 
@@ -466,24 +647,48 @@ class Client(_BaseClient):
         started = time.monotonic()
         try:
             return self._attempt(request)
-        except Exception as exc:  # noqa: BLE001 - _retry_after re-raises what it does not retry
-            first: Exception | None = exc
-            timeout = self._retry_after(exc, started)
-        for attempt in self._retrying(timeout):
-            with attempt:
-                if first is not None:
-                    error, first = first, None
-                    raise error
-                return self._attempt(request)
-        raise AssertionError  # pragma: no cover - stamina re-raises the last error
+        except (TransportError, ClientClosedError) as exc:
+            first = exc
+        return self._send_again(request, first, started)
+
+    def _send_again(
+        self, request: HttpRequest, first: TransportError | ClientClosedError, started: float
+    ) -> HttpResponse:
+        reached = _reached(first)
+        try:
+            timeout = self._retry_after(first, started)
+            pending: PayplaneError | None = first
+            for attempt in self._retrying(timeout):
+                with attempt:
+                    if pending is not None:
+                        error, pending = pending, None
+                        raise error
+                    try:
+                        return self._attempt(request)
+                    except (TransportError, ClientClosedError) as exc:
+                        reached = reached or _reached(exc)
+                        raise
+            raise AssertionError  # pragma: no cover - stamina re-raises the last error
+        except (TransportError, ClientClosedError) as exc:
+            last: PayplaneError = exc
+        raise self._gave_up(request, last, reached=reached)
 
     def _attempt(self, request: HttpRequest) -> HttpResponse:
+        self._check_open(request)
         self._observe_request(request)
+        built = self._to_httpx(request)
         started = time.perf_counter()
         try:
-            raw = self._http.send(_to_httpx(self._http, request, self._urls))
+            if request.moves_money:
+                raw = self._http.send(built, follow_redirects=False)
+            else:
+                raw = self._http.send(built)
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
+        except RuntimeError as exc:
+            if not self._http.is_closed:
+                raise
+            raise self._closed_error(request.operation) from exc
         response = _to_response(raw)
         self._observe_response(request, response, time.perf_counter() - started)
         self._check_status(request, response)
@@ -491,19 +696,21 @@ class Client(_BaseClient):
 
     def _drive(self, run: FlowRun[T]) -> T:
         """Send each request of *run* until the flow returns its result."""
+        shown = False
         while (request := run.request) is not None:
             try:
                 response = self._send(request)
             except PayplaneError as exc:
-                error = self._failed(run, exc)
+                error = run.failed(exc)
                 if error is exc:
                     raise
                 raise error from exc
             except BaseException:
                 run.close()  # a cancellation, a hook's or transport's own error
                 raise
-            self._advance(run, response)
-        return cast("T", run.result)
+            shown = shown or self._redact.found_in(response.content)
+            run.advance(response)
+        return self._result(run, shown)
 
     def run(self, flow: Flow[T], *, operation: str | None = None) -> T:
         """Drive a provider-specific *flow* with this client's retries, redaction and hooks.
@@ -526,9 +733,10 @@ class Client(_BaseClient):
         try:
             run = FlowRun(flow, self.spec.id, name)
             run.start()
+            return self._drive(run)
         except PayplaneError as exc:
-            raise self._stamp(exc, name) from exc.__cause__
-        return self._drive(run)
+            self._leaving(exc, name)
+            raise
 
     def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Start a deposit: payment details and/or a hosted page URL.
@@ -538,41 +746,60 @@ class Client(_BaseClient):
             ValidationError: the request breaks a provider limit (nothing was sent).
             ProviderDeclinedError: the provider refused.
             TransportError: the exchange failed.
+            ClientClosedError: the client is closed (and an exchange was needed).
         """
-        provider: DepositProvider = self._require(Capability.DEPOSITS)
-        self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
-        return self._drive(self._start("start_deposit", lambda: provider.start_deposit(request)))
+        try:
+            provider: DepositProvider = self._require(Capability.DEPOSITS)
+            self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
+            return self._drive(
+                self._start("start_deposit", lambda: provider.start_deposit(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "start_deposit")
+            raise
 
     def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Activate a deposit from the user's wallet transaction id.
 
         Raises:
-            UnknownOutcomeError: sent, and the answer was lost or cannot be classified.
+            UnknownOutcomeError: sent, and the answer was lost, redirected or cannot be
+                classified.
             ValidationError, ProviderDeclinedError, TransportError: as their names say.
+            ClientClosedError: the client is closed.
         """
-        provider: ActivationProvider = self._require(Capability.ACTIVATION)
-        self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
-        return self._drive(
-            self._start("activate_deposit", lambda: provider.activate_deposit(request))
-        )
+        try:
+            provider: ActivationProvider = self._require(Capability.ACTIVATION)
+            self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
+            return self._drive(
+                self._start("activate_deposit", lambda: provider.activate_deposit(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "activate_deposit")
+            raise
 
     def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
         """Create a withdrawal (payout). ``request.reference`` is its idempotency key.
 
         Raises:
-            UnknownOutcomeError: sent, and the answer was lost or cannot be classified:
-                the payout may exist. Look it up (:meth:`look_up`) or retry only with the
-                same ``request``.
+            UnknownOutcomeError: sent, and the answer was lost, redirected or cannot be
+                classified, or every attempt of a replay-safe payout failed after one
+                may have reached the provider: the payout may exist. Look it up
+                (:meth:`look_up`) or retry only with the same ``request``.
             InsufficientFundsError: the merchant balance is too low.
             SignatureError: the provider rejected payplane's signature (check the key).
             ValidationError, ProviderDeclinedError, IntegrityError: as their names say.
-            TransportError: the exchange failed.
+            TransportError: the exchange failed and nothing reached the provider.
+            ClientClosedError: the client is closed.
         """
-        provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-        self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
-        return self._drive(
-            self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
-        )
+        try:
+            provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
+            self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
+            return self._drive(
+                self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "create_withdrawal")
+            raise
 
     def look_up(self, request: LookupRequest) -> LookupResult:
         """Fetch where a deposit, withdrawal or refund stands now.
@@ -585,9 +812,14 @@ class Client(_BaseClient):
             NotFoundError: the provider knows no such payment.
             ValidationError: the provider cannot look that up by what was given.
             TransportError: the exchange failed (lookups are retried: they are reads).
+            ClientClosedError: the client is closed.
         """
-        provider: LookupProvider = self._require(Capability.LOOKUPS)
-        return self._drive(self._start("look_up", lambda: provider.look_up(request)))
+        try:
+            provider: LookupProvider = self._require(Capability.LOOKUPS)
+            return self._drive(self._start("look_up", lambda: provider.look_up(request)))
+        except PayplaneError as exc:
+            self._leaving(exc, "look_up")
+            raise
 
     def create_refund(self, request: RefundRequest) -> RefundResult:
         """Refund all or part of a deposit. ``request.reference`` is its idempotency key.
@@ -600,18 +832,29 @@ class Client(_BaseClient):
             UnknownOutcomeError: the refund request was sent and its answer lost or
                 unclassifiable: look the refund up before anything else.
             ProviderDeclinedError, TransportError: as their names say.
+            ClientClosedError: the client is closed.
         """
-        provider: RefundProvider = self._require(Capability.REFUNDS)
-        self._check_amounts(Capability.REFUNDS, "create_refund", request)
-        return self._drive(self._start("create_refund", lambda: provider.create_refund(request)))
+        try:
+            provider: RefundProvider = self._require(Capability.REFUNDS)
+            self._check_amounts(Capability.REFUNDS, "create_refund", request)
+            return self._drive(
+                self._start("create_refund", lambda: provider.create_refund(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "create_refund")
+            raise
 
 
 class AsyncClient(_BaseClient):
     """Asynchronous client of one provider; the async twin of :class:`Client`.
 
     Create it with :func:`payplane.async_client` and close it with :meth:`aclose` or
-    ``async with``.
+    ``async with``. Options, redirects and closing behave as :class:`Client`'s
+    (*http_client* an ``httpx.AsyncClient``, *transport* an
+    ``httpx.AsyncBaseTransport``).
     """
+
+    _http: httpx.AsyncClient
 
     def __init__(
         self,
@@ -625,17 +868,26 @@ class AsyncClient(_BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float | None = None,
     ) -> None:
+        _check_options(
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            timeout=timeout,
+            http_type=httpx.AsyncClient,
+            transport_type=httpx.AsyncBaseTransport,
+        )
         super().__init__(spec, settings, provider, hooks=hooks, retry=retry)
-        if http_client is not None and transport is not None:
-            msg = "pass http_client or transport, not both"
-            raise TypeError(msg)
+        if http_client is not None and http_client.is_closed:
+            msg = "the httpx client passed as http_client is closed"
+            raise ClientClosedError(msg, provider=spec.id)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             transport=transport, timeout=timeout if timeout is not None else DEFAULT_TIMEOUT
         )
 
     async def aclose(self) -> None:
-        """Close the owned httpx client (a client passed in stays open)."""
+        """Close the client; an owned httpx client is closed too (one passed in stays open)."""
+        self._closed = True
         if self._owns_http:
             await self._http.aclose()
 
@@ -654,24 +906,48 @@ class AsyncClient(_BaseClient):
         started = time.monotonic()
         try:
             return await self._attempt(request)
-        except Exception as exc:  # noqa: BLE001 - _retry_after re-raises what it does not retry
-            first: Exception | None = exc
-            timeout = self._retry_after(exc, started)
-        async for attempt in self._retrying(timeout):
-            with attempt:
-                if first is not None:
-                    error, first = first, None
-                    raise error
-                return await self._attempt(request)
-        raise AssertionError  # pragma: no cover - stamina re-raises the last error
+        except (TransportError, ClientClosedError) as exc:
+            first = exc
+        return await self._send_again(request, first, started)
+
+    async def _send_again(
+        self, request: HttpRequest, first: TransportError | ClientClosedError, started: float
+    ) -> HttpResponse:
+        reached = _reached(first)
+        try:
+            timeout = self._retry_after(first, started)
+            pending: PayplaneError | None = first
+            async for attempt in self._retrying(timeout):
+                with attempt:
+                    if pending is not None:
+                        error, pending = pending, None
+                        raise error
+                    try:
+                        return await self._attempt(request)
+                    except (TransportError, ClientClosedError) as exc:
+                        reached = reached or _reached(exc)
+                        raise
+            raise AssertionError  # pragma: no cover - stamina re-raises the last error
+        except (TransportError, ClientClosedError) as exc:
+            last: PayplaneError = exc
+        raise self._gave_up(request, last, reached=reached)
 
     async def _attempt(self, request: HttpRequest) -> HttpResponse:
+        self._check_open(request)
         self._observe_request(request)
+        built = self._to_httpx(request)
         started = time.perf_counter()
         try:
-            raw = await self._http.send(_to_httpx(self._http, request, self._urls))
+            if request.moves_money:
+                raw = await self._http.send(built, follow_redirects=False)
+            else:
+                raw = await self._http.send(built)
         except httpx.HTTPError as exc:
             raise self._transport_error(request, exc) from exc
+        except RuntimeError as exc:
+            if not self._http.is_closed:
+                raise
+            raise self._closed_error(request.operation) from exc
         response = _to_response(raw)
         self._observe_response(request, response, time.perf_counter() - started)
         self._check_status(request, response)
@@ -679,19 +955,21 @@ class AsyncClient(_BaseClient):
 
     async def _drive(self, run: FlowRun[T]) -> T:
         """Send each request of *run* until the flow returns its result."""
+        shown = False
         while (request := run.request) is not None:
             try:
                 response = await self._send(request)
             except PayplaneError as exc:
-                error = self._failed(run, exc)
+                error = run.failed(exc)
                 if error is exc:
                     raise
                 raise error from exc
             except BaseException:
                 run.close()  # a cancellation, a hook's or transport's own error
                 raise
-            self._advance(run, response)
-        return cast("T", run.result)
+            shown = shown or self._redact.found_in(response.content)
+            run.advance(response)
+        return self._result(run, shown)
 
     async def run(self, flow: Flow[T], *, operation: str | None = None) -> T:
         """Async :meth:`Client.run`."""
@@ -699,43 +977,64 @@ class AsyncClient(_BaseClient):
         try:
             run = FlowRun(flow, self.spec.id, name)
             run.start()
+            return await self._drive(run)
         except PayplaneError as exc:
-            raise self._stamp(exc, name) from exc.__cause__
-        return await self._drive(run)
+            self._leaving(exc, name)
+            raise
 
     async def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Async :meth:`Client.start_deposit`."""
-        provider: DepositProvider = self._require(Capability.DEPOSITS)
-        self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
-        return await self._drive(
-            self._start("start_deposit", lambda: provider.start_deposit(request))
-        )
+        try:
+            provider: DepositProvider = self._require(Capability.DEPOSITS)
+            self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
+            return await self._drive(
+                self._start("start_deposit", lambda: provider.start_deposit(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "start_deposit")
+            raise
 
     async def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Async :meth:`Client.activate_deposit`."""
-        provider: ActivationProvider = self._require(Capability.ACTIVATION)
-        self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
-        return await self._drive(
-            self._start("activate_deposit", lambda: provider.activate_deposit(request))
-        )
+        try:
+            provider: ActivationProvider = self._require(Capability.ACTIVATION)
+            self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
+            return await self._drive(
+                self._start("activate_deposit", lambda: provider.activate_deposit(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "activate_deposit")
+            raise
 
     async def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
         """Async :meth:`Client.create_withdrawal`."""
-        provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-        self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
-        return await self._drive(
-            self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
-        )
+        try:
+            provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
+            self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
+            return await self._drive(
+                self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "create_withdrawal")
+            raise
 
     async def look_up(self, request: LookupRequest) -> LookupResult:
         """Async :meth:`Client.look_up`."""
-        provider: LookupProvider = self._require(Capability.LOOKUPS)
-        return await self._drive(self._start("look_up", lambda: provider.look_up(request)))
+        try:
+            provider: LookupProvider = self._require(Capability.LOOKUPS)
+            return await self._drive(self._start("look_up", lambda: provider.look_up(request)))
+        except PayplaneError as exc:
+            self._leaving(exc, "look_up")
+            raise
 
     async def create_refund(self, request: RefundRequest) -> RefundResult:
         """Async :meth:`Client.create_refund`."""
-        provider: RefundProvider = self._require(Capability.REFUNDS)
-        self._check_amounts(Capability.REFUNDS, "create_refund", request)
-        return await self._drive(
-            self._start("create_refund", lambda: provider.create_refund(request))
-        )
+        try:
+            provider: RefundProvider = self._require(Capability.REFUNDS)
+            self._check_amounts(Capability.REFUNDS, "create_refund", request)
+            return await self._drive(
+                self._start("create_refund", lambda: provider.create_refund(request))
+            )
+        except PayplaneError as exc:
+            self._leaving(exc, "create_refund")
+            raise

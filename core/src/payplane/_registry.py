@@ -304,9 +304,15 @@ class Registry:
         return True
 
     def client(self, provider: str, settings: object, **kwargs: Any) -> Client:  # noqa: ANN401
-        """Return a sync :class:`~payplane.Client` for *provider*; see :func:`payplane.client`."""
+        """Return a sync :class:`~payplane.Client` for *provider*; see :func:`payplane.client`.
+
+        Raises:
+            ConfigurationError: an unknown option among *kwargs* (named), or an option
+                of the wrong type; see :class:`~payplane.Client`.
+        """
         from payplane._client import Client  # noqa: PLC0415 - the registry loads before httpx
 
+        _check_client_options(kwargs)
         spec, settings_obj, instance = self.create_provider(provider, settings)
         return Client(spec, settings_obj, instance, hooks=self.plugin_manager.hook, **kwargs)
 
@@ -314,8 +320,22 @@ class Registry:
         """Return an :class:`~payplane.AsyncClient`; see :func:`payplane.async_client`."""
         from payplane._client import AsyncClient  # noqa: PLC0415
 
+        _check_client_options(kwargs)
         spec, settings_obj, instance = self.create_provider(provider, settings)
         return AsyncClient(spec, settings_obj, instance, hooks=self.plugin_manager.hook, **kwargs)
+
+
+_CLIENT_OPTIONS = ("http_client", "retry", "timeout", "transport")
+
+
+def _check_client_options(options: Mapping[str, object]) -> None:
+    unknown = sorted(set(options) - set(_CLIENT_OPTIONS))
+    if unknown:
+        msg = (
+            f"unknown client option(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(_CLIENT_OPTIONS)}"
+        )
+        raise ConfigurationError(msg, field=unknown[0])
 
 
 def require(spec: ProviderSpec, instance: object, capability: Capability) -> Any:  # noqa: ANN401

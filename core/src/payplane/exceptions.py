@@ -9,6 +9,7 @@
     ├── ValidationError               field, limit: refused before anything was sent
     ├── CurrencyMismatchError         arithmetic or ordering across two currencies
     ├── UnsupportedCapabilityError    the provider does not offer that operation
+    ├── ClientClosedError             the client (or the httpx client it runs on) is closed
     ├── TransportError                retry_safe: the exchange with the provider failed
     │   └── UnknownOutcomeError       reference: money may have moved; check before retrying
     ├── ProviderDeclinedError         message, field_errors: the provider said no
@@ -19,9 +20,19 @@
     │   └── PayloadTooLargeError      limit: the body is over the configured size limit
     └── IntegrityError                a well-formed answer that contradicts the request
 
+    RedactedCause                     not a PayplaneError: stands in, in a chain of causes,
+                                      for another library's exception (httpx's)
+
 Every exception carries the ``provider`` id and the ``operation`` it happened in when
-they are known, and chains its cause (``raise ... from exc``). Messages never contain a
-secret setting: URLs are redacted before they reach an exception.
+they are known, and chains its cause (``raise ... from exc``).
+
+No view of an error a client raises shows a secret setting: its message, ``str()``,
+``args`` (what ``repr()`` shows), every attribute (``provider_message`` and
+``field_errors`` keys and values included) and every exception of its chain of causes
+are redacted before it leaves the client. A cause from another library, whose
+attributes payplane cannot rewrite (an httpx error holds the request and its URL), is
+replaced by a :class:`RedactedCause` with its type, its redacted text and its traceback.
+See :doc:`/concepts/secrets`.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "ClientClosedError",
     "ConfigurationError",
     "CurrencyMismatchError",
     "InsufficientFundsError",
@@ -39,6 +51,7 @@ __all__ = [
     "PayplaneError",
     "PluginLoadError",
     "ProviderDeclinedError",
+    "RedactedCause",
     "SignatureError",
     "TransportError",
     "UnknownOutcomeError",
@@ -164,6 +177,15 @@ class UnsupportedCapabilityError(PayplaneError):
             provider=provider,
             operation=capability,
         )
+
+
+class ClientClosedError(PayplaneError, RuntimeError):
+    """The client was closed, or the httpx client passed to it was.
+
+    Raised before anything is sent, by any call that needs an HTTP exchange; postback
+    verification and a hosted page URL need none and keep working. A ``RuntimeError`` too,
+    as httpx's own closed-client error is.
+    """
 
 
 class TransportError(PayplaneError):
@@ -313,3 +335,22 @@ class PayloadTooLargeError(MalformedPayloadError):
 
 class IntegrityError(PayplaneError):
     """A well-formed answer that contradicts the request (another currency, say)."""
+
+
+class RedactedCause(Exception):  # noqa: N818 - named for what it is, not an error of its own
+    """Stands in, in the chain of a payplane error, for another library's exception.
+
+    An httpx error keeps the request it failed on, whose URL may hold a secret (Paykassma
+    sends its API secret as ``?secret=``). payplane cannot rewrite such an object, so a
+    client puts this in its place: the traceback shows the original type, its text with
+    every secret redacted, and its frames.
+
+    Attributes:
+        original_type: The class of the exception it replaces (``httpx.ReadTimeout``):
+            ``issubclass(cause.original_type, httpx.TimeoutException)`` asks what
+            ``isinstance`` asked of the original.
+    """
+
+    def __init__(self, description: str, *, original_type: type[BaseException]) -> None:
+        self.original_type = original_type
+        super().__init__(description)

@@ -56,8 +56,9 @@ def payplane_providers() -> Sequence[ProviderSpec]:  # type: ignore[empty-body]
 def payplane_request_sent(provider: str, request: HttpRequest) -> None:
     """Called just before the client sends *request* to *provider*.
 
-    *request* is redacted: every secret setting in its URL and body reads ``***``. Called
-    again for each retry.
+    *request* is redacted: every form of every secret setting reads ``***`` in its URL,
+    header values and body, and credential headers (``Authorization``, ``Cookie``,
+    ``X-API-Key``...) read ``***`` whatever their value. Called again for each retry.
     """
 
 
@@ -65,9 +66,11 @@ def payplane_request_sent(provider: str, request: HttpRequest) -> None:
 def payplane_response_received(
     provider: str, request: HttpRequest, response: HttpResponse, elapsed: float
 ) -> None:
-    """Called when *provider* answered *request* (redacted), before the answer is parsed.
+    """Called when *provider* answered *request*, before the answer is parsed.
 
-    *elapsed* is the exchange's duration in seconds.
+    *request* and *response* are redacted as for :func:`payplane_request_sent`: secrets
+    read ``***`` in the URL, the header values and both bodies, credential headers
+    (``Set-Cookie``...) are masked. *elapsed* is the exchange's duration in seconds.
     """
 
 

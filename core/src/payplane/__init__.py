@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything in ``payplane._*`` is priva
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from payplane._flow import Flow
@@ -147,6 +148,10 @@ __all__ = [
 # and its ASGI app Starlette: importing them on first use keeps `import payplane` and
 # listing providers cheap (see the cold-start benchmark), and the extras optional:
 # without one, its names are stand-ins that say which extra to install when used.
+# A library's loggers stay silent until the application configures logging (the logging
+# HOWTO's advice): no record of payplane's is printed by Python's last-resort handler.
+logging.getLogger("payplane").addHandler(logging.NullHandler())
+
 _LAZY = {
     "AsyncClient": "_client",
     "Client": "_client",

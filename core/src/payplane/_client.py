@@ -60,6 +60,12 @@ __all__ = ["DEFAULT_TIMEOUT", "AsyncClient", "Client", "RetryPolicy"]
 
 logger = logging.getLogger("payplane.client")
 
+# stamina logs each retry it schedules. Where the application configured no logging,
+# Python's last-resort handler would print those records bare on stderr
+# ("stamina.retry_scheduled"); a NullHandler on stamina's logger stops that, and where
+# logging is configured the records still propagate to the application's handlers.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """Timeouts of an owned httpx client: 5 s to connect, 30 s for each other phase."""
 

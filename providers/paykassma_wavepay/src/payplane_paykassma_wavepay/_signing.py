@@ -71,7 +71,7 @@ def _signed_values(fields: Mapping[str, object], *, top: bool) -> list[str]:
             values.append(value)
         elif isinstance(value, Mapping):
             # A nested object contributes its own values, in key order, at its parent's
-            # place (Paykassma's docs do not say; see NOTES.md: inferred).
+            # place (Paykassma's docs do not say: inferred, see the provider's docs page).
             values.extend(_signed_values(value, top=False))
         else:
             values.append(php_str(value))

@@ -75,6 +75,14 @@ def test_contract_samples_hook() -> None:
     assert samples.postbacks  # type: ignore[attr-defined]
 
 
+def test_contract_samples_give_every_flow_step() -> None:
+    """Each whole-flow sample reaches the kit as one recorded answer per step, in order."""
+    from payplane_razorpay._contract import contract_samples  # noqa: PLC0415
+
+    given = [(a.request, a.answers, a.expected) for a in contract_samples().answers]
+    assert given == [(e.request, tuple(e.responses), e.expected) for e in FLOW_EXCHANGES]
+
+
 def test_contract_flow_exchanges(kit: Any) -> None:
     """Every whole-flow sample runs through the provider and gives what it says."""
     provider = kit.provider(**SETTINGS)

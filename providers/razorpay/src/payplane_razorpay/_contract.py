@@ -5,9 +5,10 @@ Razorpay's documented entities; webhooks are signed here with the sample webhook
 as Razorpay signs them (HMAC-SHA256 of the raw body, in ``X-Razorpay-Signature``).
 
 :data:`FLOW_EXCHANGES` holds every operation as a whole flow (each step's recorded
-answer), for a contract kit that replays multi-step flows; the version-1 shaped
-:class:`~payplane.testing.RecordedAnswer` takes one answer, so :func:`contract_samples`
-gives single-step operations and, for the three-step payout, its last answer.
+answer: contact, fund account and payout; payment, then refund); :func:`contract_samples`
+hands each to the kit as a :class:`~payplane.testing.RecordedAnswer` with one answer per
+step, status probes that reach the provider through webhooks and through answers, and a
+payout to a UPI id as a request template beside the bank-account (IFSC) one.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ from payplane_razorpay._statuses import (
 __all__ = [
     "DEPOSIT",
     "FLOW_EXCHANGES",
+    "LINK_LOOKUP",
+    "PAYOUT_LOOKUP",
+    "REFUND",
     "SETTINGS",
     "WITHDRAWAL",
+    "WITHDRAWAL_TO_VPA",
     "FlowExchange",
     "answer",
     "contract_samples",
@@ -304,11 +309,36 @@ WITHDRAWAL = WithdrawalRequest(
     ),
     comment="Acme Withdrawal",
 )
-"""A withdrawal request the samples answer."""
+"""A withdrawal to a bank account (IFSC) the samples answer."""
+
+WITHDRAWAL_TO_VPA = WithdrawalRequest(
+    customer_id="cust-2",
+    amount=Money("250.00", "INR"),
+    reference="wd_0002",
+    beneficiary=Beneficiary(holder_name="Priya Sharma", vpa="priya.sharma@exampleupi"),
+)
+"""A withdrawal to a UPI id (VPA)."""
+
+LINK_LOOKUP = LookupRequest(kind=PaymentKind.DEPOSIT, provider_reference="plink_TestLink000001")
+"""A deposit looked up by its Payment Link."""
+
+PAYOUT_LOOKUP = LookupRequest(kind=PaymentKind.WITHDRAWAL, provider_reference="pout_TestPout000001")
+"""A payout looked up by its id."""
+
+REFUND = RefundRequest(
+    deposit_provider_reference="pay_TestPay0000001",
+    amount=Money("250.00", "INR"),
+    reference="refund-0001-abcdef",
+)
+"""A partial refund of the sample payment."""
 
 _CONTACT = answer({"id": "cont_TestCont000001", "entity": "contact", "name": "Gaurav Kumar"}, 201)
 _FUND_ACCOUNT = answer(
     {"id": "fa_TestFund000001", "entity": "fund_account", "contact_id": "cont_TestCont000001"},
+    201,
+)
+_VPA_FUND_ACCOUNT = answer(
+    {"id": "fa_TestFund000002", "entity": "fund_account", "contact_id": "cont_TestCont000001"},
     201,
 )
 
@@ -346,6 +376,27 @@ FLOW_EXCHANGES: tuple[FlowExchange, ...] = (
         name="payout processing",
     ),
     FlowExchange(
+        request=WITHDRAWAL_TO_VPA,
+        responses=[
+            _CONTACT,
+            _VPA_FUND_ACCOUNT,
+            answer(
+                payout_entity(
+                    id="pout_TestPout000002",
+                    fund_account_id="fa_TestFund000002",
+                    amount=25000,
+                    mode="UPI",
+                    reference_id="wd_0002",
+                    notes={"payplane_reference": "wd_0002", "payplane_customer_id": "cust-2"},
+                    status="processed",
+                    utr="415236789012",
+                )
+            ),
+        ],
+        expected=WithdrawalStatus.SUCCEEDED,
+        name="payout to a UPI id processed",
+    ),
+    FlowExchange(
         request=WITHDRAWAL,
         responses=[
             _CONTACT,
@@ -359,10 +410,22 @@ FLOW_EXCHANGES: tuple[FlowExchange, ...] = (
         name="payout over the balance",
     ),
     FlowExchange(
-        request=LookupRequest(kind=PaymentKind.DEPOSIT, provider_reference="plink_TestLink000001"),
+        request=LINK_LOOKUP,
         responses=[answer(link_entity(status="paid", amount_paid=50000))],
         expected=DepositStatus.SUCCEEDED,
         name="paid link looked up",
+    ),
+    FlowExchange(
+        request=PAYOUT_LOOKUP,
+        responses=[answer(payout_entity(status="reversed"))],
+        expected=WithdrawalStatus.REVERSED,
+        name="reversed payout looked up",
+    ),
+    FlowExchange(
+        request=LookupRequest(kind=PaymentKind.REFUND, provider_reference="rfnd_TestRfnd000001"),
+        responses=[answer(refund_entity())],
+        expected=RefundStatus.SUCCEEDED,
+        name="processed refund looked up",
     ),
     FlowExchange(
         request=LookupRequest(
@@ -373,37 +436,99 @@ FLOW_EXCHANGES: tuple[FlowExchange, ...] = (
         name="unknown payout looked up",
     ),
     FlowExchange(
-        request=RefundRequest(
-            deposit_provider_reference="pay_TestPay0000001",
-            amount=Money("250.00", "INR"),
-            reference="refund-0001-abcdef",
-        ),
+        request=REFUND,
         responses=[answer(payment_entity()), answer(refund_entity())],
         expected=RefundStatus.SUCCEEDED,
         name="partial refund processed",
+    ),
+    FlowExchange(
+        request=RefundRequest(
+            deposit_provider_reference="pay_TestPay0000001", reference="refund-0002-abcdef"
+        ),
+        responses=[
+            answer(payment_entity()),
+            answer(
+                refund_entity(
+                    id="rfnd_TestRfnd000002",
+                    amount=50000,
+                    status="pending",
+                    notes={"payplane_reference": "refund-0002-abcdef"},
+                )
+            ),
+        ],
+        expected=RefundStatus.PENDING,
+        name="full refund pending",
     ),
 )
 """Whole-flow samples: every operation, with each of its steps' answers."""
 
 
+_DISPUTE = {
+    "id": "disp_TestDisp000001",
+    "entity": "dispute",
+    "payment_id": "pay_TestPay0000001",
+    "amount": 50000,
+    "currency": "INR",
+    "amount_deducted": 0,
+    "reason_code": "chargeback",
+    "respond_by": 1736294400,
+    "status": "open",
+    "phase": "chargeback",
+    "created_at": 1735689605,
+}
+
+
 def _probe(
-    name: str, known: Iterable[Hashable], carrier: Callable[[Any], SignedPostback]
+    name: str,
+    known: Iterable[Hashable],
+    carrier: Callable[[Any], SignedPostback | RecordedAnswer],
 ) -> StatusProbe:
     return StatusProbe(name=name, known=frozenset(known), carrier=carrier)
 
 
+def _recorded(exchange: FlowExchange) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=exchange.request,
+        responses=exchange.responses,
+        expected=exchange.expected,
+        name=exchange.name,
+    )
+
+
+def _payout_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=WITHDRAWAL,
+        responses=[_CONTACT, _FUND_ACCOUNT, answer(payout_entity(status=status))],
+        name=f"payout answered {status!r}",
+    )
+
+
+def _refund_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=REFUND,
+        responses=[answer(payment_entity()), answer(refund_entity(status=status))],
+        name=f"refund answered {status!r}",
+    )
+
+
+def _link_lookup_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=LINK_LOOKUP,
+        responses=[answer(link_entity(status=status))],
+        name=f"payment link looked up {status!r}",
+    )
+
+
+def _payout_lookup_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=PAYOUT_LOOKUP,
+        responses=[answer(payout_entity(status=status))],
+        name=f"payout looked up {status!r}",
+    )
+
+
 def contract_samples() -> ContractSamples:
-    """Return the samples ``razorpay`` is checked with."""
-    answers = [
-        RecordedAnswer(
-            request=exchange.request,
-            response=exchange.responses[-1],
-            expected=exchange.expected,
-            name=exchange.name,
-        )
-        for exchange in FLOW_EXCHANGES
-        if isinstance(exchange.request, DepositRequest | WithdrawalRequest)
-    ]
+    """Return the samples ``razorpay`` is checked with: every flow, step by step."""
     return ContractSamples(
         settings=SETTINGS,
         postbacks=[
@@ -417,11 +542,34 @@ def contract_samples() -> ContractSamples:
                 PostbackKind.DEPOSIT,
                 Money("500.00", "INR"),
             ),
+            _postback(
+                "payout.reversed",
+                {"payout": payout_entity(status="reversed")},
+                "payout.reversed:pout_TestPout000001:reversed",
+                PostbackKind.WITHDRAWAL,
+                Money("1000.00", "INR"),
+            ),
+            _postback(
+                "payment.dispute.created",
+                {"payment": payment_entity(), "dispute": _DISPUTE},
+                "payment.dispute.created:pay_TestPay0000001:captured:1735689605",
+                PostbackKind.OTHER,
+                None,
+            ),
         ],
-        answers=answers,
+        answers=[_recorded(exchange) for exchange in FLOW_EXCHANGES],
         status_probes=[
             _probe("status of a payout webhook", PAYOUT_STATUSES.table, _payout_postback),
             _probe("status of a payment link webhook", PAYMENT_LINK_STATUSES.table, _link_postback),
             _probe("status of a refund webhook", REFUND_STATUSES.table, _refund_postback),
+            _probe("status of a payout answer", PAYOUT_STATUSES.table, _payout_answer),
+            _probe("status of a refund answer", REFUND_STATUSES.table, _refund_answer),
+            _probe(
+                "status of a payment link looked up",
+                PAYMENT_LINK_STATUSES.table,
+                _link_lookup_answer,
+            ),
+            _probe("status of a payout looked up", PAYOUT_STATUSES.table, _payout_lookup_answer),
         ],
+        request_templates=[WITHDRAWAL_TO_VPA],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,43 @@ def test_fakepsp_samples_pass_the_lost_answer_check_through_both_clients(make: A
     """The lost-answer check runs the money step of multi-step flows sync and async."""
     subject, harness = make()
     ProviderContract().test_lost_answer_is_unknown_outcome(subject, harness)
+
+
+class KeyFromEventIdHeader(FakeProvider):
+    """Takes the event key from an ``x-event-id`` header the signature does not cover."""
+
+    def verify_postback(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> payplane.PostbackEvent | payplane.OtherEvent:
+        event = super().verify_postback(body, headers)
+        given = headers.get("x-event-id")
+        return event if given is None else attrs.evolve(event, event_key=given)
+
+
+def _with_event_id_header(samples: ContractSamples) -> ContractSamples:
+    """*samples* whose postbacks also carry an unsigned ``x-event-id`` header."""
+    postbacks = [
+        attrs.evolve(p, headers=dict(p.headers) | {"x-event-id": p.event_key})
+        for p in samples.postbacks
+    ]
+    return attrs.evolve(samples, postbacks=postbacks)
+
+
+def test_an_event_key_from_an_unsigned_header_fails(make: Any) -> None:
+    """A provider keying events on an unsigned header is caught: a new id forges an event."""
+    samples = _with_event_id_header(payplane_fakepsp.contract_samples())
+    subject, _harness = make(KeyFromEventIdHeader, samples=samples)
+    # The samples themselves verify: only a changed header shows the fault.
+    ProviderContract().test_postbacks_verify(subject)
+    with pytest.raises(Failed, match=r"with an unsigned header changed \(x-event-id: "):
+        ProviderContract().test_unsigned_headers_cannot_forge_events(subject)
+
+
+def test_an_unsigned_header_the_provider_ignores_passes(make: Any) -> None:
+    """The same samples pass for FakePSP, which keys events on signed data only."""
+    samples = _with_event_id_header(payplane_fakepsp.contract_samples())
+    subject, _harness = make(samples=samples)
+    ProviderContract().test_unsigned_headers_cannot_forge_events(subject)
 
 
 def _dist(tmp_path: Path, name: str, module: str, code: str) -> None:

@@ -647,6 +647,60 @@ class ProviderContract:
 
         run_examples(st.one_of(cases), check)
 
+    def test_unsigned_headers_cannot_forge_events(self, payplane_subject: ContractSubject) -> None:
+        """Changing or removing a header the signature does not cover makes no other event.
+
+        Each sample header outside ``signed_headers`` (an event id header such as
+        Razorpay's ``X-Razorpay-Event-Id``, a content type) is removed, then given other
+        values: the postback is refused, or verifies to the same event key and kind. A
+        key taken from such a header would let a replayed body under a new id pass for
+        a new event.
+        """
+        subject = payplane_subject
+        cases = [
+            (sample, name)
+            for sample in self._postbacks(subject)
+            for name in sorted(sample.headers)
+            if name not in sample.signed_headers
+        ]
+        if not cases:
+            pytest.skip(f"the postback samples of {subject.id!r} carry no unsigned header")
+
+        def judge(sample: SignedPostback, headers: Mapping[str, str], change: str) -> None:
+            try:
+                event = verify(subject, sample.body, headers)
+            except PayplaneError:
+                return
+            except Exception as exc:  # noqa: BLE001 - the finding
+                unexpected(subject, "verify_postback", exc, headers)
+            if event.event_key != sample.event_key or event.kind is not sample.kind:
+                fail(
+                    f"{subject.id}: postback {sample.name!r} with an unsigned header changed "
+                    f"({change}) verified to another event ({event.kind}, "
+                    f"{event.event_key!r}): build event keys and kinds from signed data only"
+                )
+
+        for sample, name in cases:
+            without = {k: v for k, v in sample.headers.items() if k != name}
+            judge(sample, without, f"without {name!r}")
+
+        def check(case: tuple[tuple[SignedPostback, str], str]) -> None:
+            (sample, name), value = case
+            judge(sample, dict(sample.headers) | {name: value}, f"{name}: {value!r}")
+
+        def values(case: tuple[SignedPostback, str]) -> st.SearchStrategy[str]:
+            current = case[0].headers[case[1]].encode("latin-1")
+            fresh = st.text(
+                alphabet=st.characters(codec="latin-1", exclude_categories=["Cc"]), max_size=40
+            )
+            if not current:
+                return fresh
+            return fresh | byte_mutations(current).map(lambda b: b.decode("latin-1"))
+
+        run_examples(
+            st.sampled_from(cases).flatmap(lambda c: st.tuples(st.just(c), values(c))), check
+        )
+
     def test_signed_header_changes_are_refused(self, payplane_subject: ContractSubject) -> None:
         """Removing or changing a signed header (the signature's) is refused."""
         subject = payplane_subject

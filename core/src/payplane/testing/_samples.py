@@ -91,6 +91,8 @@ class SignedPostback:
         kind: Its :class:`~payplane.PostbackKind`; ``OTHER`` for an event that is not about
             a payment (it must verify to an :class:`~payplane.OtherEvent`).
         headers: The HTTP headers it arrives with (names are compared lower-cased).
+            A header outside ``signed_headers`` may be changed or removed without a
+            refusal, but never so that the event key or kind changes.
         amount: The exact amount the event must carry, when the sample fixes one.
         signed_span: ``(start, end)`` byte offsets of the part of *body* the signature
             covers, for providers that sign one member rather than the whole body.

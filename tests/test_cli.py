@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
@@ -648,3 +649,40 @@ def test_sandbox_serve_runs_until_interrupted() -> None:
     assert state["balance"] == 1_000_000
     assert info["settings"]["api_host"] == info["url"]
     assert no_secrets(json.dumps(info), out, err)
+
+
+def test_sandbox_serve_without_a_postback_url_says_nothing_was_sent() -> None:
+    """Without --postback-url the postbacks are said to be not sent, and no attempt counted."""
+    env = {**os.environ, **ENV}
+    with subprocess.Popen(
+        [sys.executable, "-m", "payplane", "sandbox", "serve", PROVIDER, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        started = [process.stdout.readline() for _ in range(6)]
+        url = started[0].split(" on ", 1)[1].strip()
+        settings = {**KEYS, "api_host": url, "plugin_host": f"{url}/plugin"}
+        with payplane.client(PROVIDER, settings) as client:
+            client.activate_deposit(
+                payplane.ActivationRequest(
+                    customer_id="55", amount=payplane.Money(6000, "MMK"), transaction_id="1"
+                )
+            )
+        deliveries: list[dict[str, Any]] = []
+        for _ in range(250):  # a poll, not a timed assert: the log fills within moments
+            deliveries = httpx.get(f"{url}/_sandbox/deliveries", timeout=5).json()
+            if len(deliveries) == 2:  # the sandbox sends each postback twice
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert [line.strip() for line in started if "postbacks" in line] == [
+        "postbacks        not sent (no --postback-url); the delivery log lists each"
+    ]
+    assert [(d["attempt"], d["sent"]) for d in deliveries] == [(0, False), (0, False)]
+    assert out.strip().splitlines()[-1] == "Stopped. 2 postback(s) not sent (no --postback-url)."
+    assert "logged only" not in "".join(started) + out

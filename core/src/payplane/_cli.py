@@ -38,6 +38,7 @@ from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProvid
 if TYPE_CHECKING:
     from payplane._inbox import Inbox
     from payplane._models import PostbackEvent
+    from payplane._sandbox import DeliveryCounts
     from payplane._stores import InboxRecord, InboxTransaction, RejectedPostback, Store
 
 __all__ = ["cli", "main"]
@@ -436,7 +437,10 @@ def serve(
             _out(f"payplane sandbox: {provider} on {running.url}")
             _out("  client settings  " + "  ".join(f"{k}={v}" for k, v in settings.items()))
             _out("                   + your keys (not shown)")
-            _out(f"  postbacks to     {postback_url or 'nowhere (logged only)'}")
+            if postback_url:
+                _out(f"  postbacks to     {postback_url}")
+            else:
+                _out("  postbacks        not sent (no --postback-url); the delivery log lists each")
             _out(f"  delivery log     {info['deliveries_url']}")
             _out(f"  faults           {_faults_text(config.faults)}")
             _out("Press Ctrl+C to stop.")
@@ -445,9 +449,26 @@ def serve(
     finally:
         running.close()
     if not as_json:
-        log = running.deliverer.log
-        delivered = len({d.postback for d in log if d.accepted})
-        _out(f"Stopped. {delivered} postback(s) delivered, {len(log)} attempt(s).")
+        _out(_stopped_text(running.deliverer.counts(), sent_to=postback_url))
+
+
+def _stopped_text(counts: DeliveryCounts, *, sent_to: str | None) -> str:
+    """The last line of ``sandbox serve``: what became of the run's postbacks.
+
+    Only requests really made count as attempts; a postback that was not sent (no
+    postback URL, or stopped before its turn) is said to be not sent.
+    """
+    if sent_to is None:
+        return f"Stopped. {counts.postbacks} postback(s) not sent (no --postback-url)."
+    text = (
+        f"Stopped. {counts.delivered} of {counts.postbacks} postback(s) delivered, "
+        f"{counts.attempts} attempt(s)"
+    )
+    if counts.not_accepted:
+        text += f"; {counts.not_accepted} not accepted"
+    if counts.not_sent:
+        text += f"; {counts.not_sent} not sent (stopped before their turn)"
+    return text + "."
 
 
 def _wait_for_stop() -> None:

@@ -46,7 +46,6 @@ __all__ = ["cli", "main"]
 DEBUG_ENV = "PAYPLANE_DEBUG"
 INBOX_POSTGRES_ENV = "PAYPLANE_INBOX_POSTGRES"
 DEFAULT_SANDBOX_PORT = 8765
-DEFAULT_DEMO_PROVIDER = "paykassma_wavepay"
 
 _SECRETS: set[str] = set()
 """Values no output may show: every secret setting or key a command read."""
@@ -617,14 +616,16 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
 
 
 @cli.command()
-@click.argument("provider", default=DEFAULT_DEMO_PROVIDER)
+@click.argument("provider", required=False)
 @click.pass_context
-def demo(ctx: click.Context, provider: str) -> None:
-    """Watch a whole payment lifecycle against PROVIDER's sandbox, offline.
+def demo(ctx: click.Context, provider: str | None) -> None:
+    """Watch one platform take payments through its PSPs, offline.
 
-    Starts the sandbox and a postback receiver (the inbox on a temporary SQLite file) on
-    loopback, then shows each step as a table. Exits 0 only if every step behaved as
-    documented. PROVIDER defaults to paykassma_wavepay.
+    Starts, on loopback, one postback receiver (one inbox on a temporary SQLite file) and
+    the sandbox of every installed provider that offers a demo (Paykassma Wavepay: MMK;
+    Razorpay: INR), each with keys made up for the run; then shows each step as a table.
+    With PROVIDER, runs that provider's part only. Exits 0 only if every step behaved as
+    documented.
     """
     from payplane._sandbox_demo import run_demo  # noqa: PLC0415
 

@@ -13,7 +13,14 @@ from typing import Any, Protocol
 
 from payplane.exceptions import ConfigurationError
 
-__all__ = ["OPTIONS", "client_settings", "create_app", "sign_postback", "signed_postback"]
+__all__ = [
+    "OPTIONS",
+    "client_settings",
+    "create_app",
+    "run_demo",
+    "sign_postback",
+    "signed_postback",
+]
 
 PROVIDER_ID = "razorpay"
 
@@ -144,3 +151,10 @@ def sign_postback(document: Mapping[str, Any], keys: Mapping[str, str]) -> bytes
     """
     body, _ = signed_postback(document, keys)
     return body
+
+
+def run_demo(harness: Any) -> None:  # noqa: ANN401 - payplane's demo harness
+    """Run Razorpay's part of ``payplane demo`` against the sandbox *harness* started."""
+    from payplane_razorpay._sandbox_demo import run  # noqa: PLC0415
+
+    run(harness)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from payplane._inbox import Inbox
     from payplane._models import PostbackEvent
     from payplane._sandbox import DeliveryCounts
+    from payplane._spec import ProviderSpec
     from payplane._stores import InboxRecord, InboxTransaction, RejectedPostback, Store
 
 __all__ = ["cli", "main"]
@@ -223,12 +224,60 @@ def cli() -> None:
     """
 
 
+_LISTED_CODES = 6
+"""A currency list longer than this is shown by count, first and last codes."""
+
+
+def _codes_text(codes: Iterable[str]) -> str:
+    listed = sorted(codes)
+    if len(listed) <= _LISTED_CODES:
+        return ", ".join(listed) or "none"
+    return f"{len(listed)} currencies ({', '.join(listed[:3])}, … {listed[-1]})"
+
+
+def _provider_row(spec: ProviderSpec, *, version: str | None, sandbox: bool) -> dict[str, object]:
+    """One provider as ``providers --json`` shows it."""
+    capabilities = sorted(spec.capabilities, key=lambda c: c.value)
+    return {
+        "id": spec.id,
+        "name": spec.display_name,
+        "version": version,
+        "capabilities": [c.value for c in capabilities],
+        "currencies": sorted(spec.currencies),
+        "currencies_by_capability": {c.value: sorted(spec.currencies_for(c)) for c in capabilities},
+        "minor_units": spec.minor_units,
+        "sandbox": sandbox,
+    }
+
+
+def _provider_lines(row: Mapping[str, Any]) -> list[str]:
+    """One provider as ``providers`` prints it: a heading, then capabilities by currencies."""
+    from payplane._sandbox_table import render_table  # noqa: PLC0415 - standard library only
+
+    version = row["version"] or "version unknown"
+    sandbox = "sandbox installed" if row["sandbox"] else "no sandbox"
+    lines = [f"{row['id']}  {row['name']} {version}, {sandbox}"]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for capability, codes in row["currencies_by_capability"].items():
+        groups.setdefault(tuple(codes), []).append(capability)
+    rows = [[", ".join(names), _codes_text(codes)] for codes, names in groups.items()]
+    lines += ["  " + line for line in render_table(["capabilities", "currencies"], rows)]
+    if row["minor_units"]:
+        lines.append("  amounts: in minor units, each within its currency's ISO 4217 exponent")
+    else:
+        lines.append("  amounts: as the provider writes them (no minor-unit check)")
+    return lines
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def providers(*, as_json: bool) -> None:
-    """List installed providers: id, version, capabilities, sandbox, and load problems.
+    """List installed providers: capabilities, their currencies, version, sandbox, problems.
 
-    Exits 0 even when a plugin failed to load; its problem is listed.
+    Each capability is shown with the currencies it moves (a provider may pay out in
+    fewer currencies than it takes deposits in), and whether amounts must fit each
+    currency's minor unit. Exits 0 even when a plugin failed to load; its problem is
+    listed.
     """
     from importlib.metadata import entry_points  # noqa: PLC0415
 
@@ -246,14 +295,7 @@ def providers(*, as_json: bool) -> None:
     }
     sandboxes = {ep.name for ep in entry_points(group="payplane.sandboxes")}
     rows = [
-        {
-            "id": spec.id,
-            "name": spec.display_name,
-            "version": versions.get(spec.id),
-            "capabilities": sorted(c.value for c in spec.capabilities),
-            "currencies": sorted(spec.currencies),
-            "sandbox": spec.id in sandboxes,
-        }
+        _provider_row(spec, version=versions.get(spec.id), sandbox=spec.id in sandboxes)
         for spec in specs.values()
     ]
     found = [attrs.asdict(problem) for problem in problems]
@@ -262,20 +304,11 @@ def providers(*, as_json: bool) -> None:
         return
     if not rows:
         _out("No providers are installed (pip install 'payplane[paykassma-wavepay]').")
-    else:
-        _table(
-            ["id", "version", "capabilities", "currencies", "sandbox"],
-            (
-                [
-                    r["id"],
-                    r["version"] or "-",
-                    ", ".join(r["capabilities"]),  # type: ignore[arg-type]
-                    ", ".join(r["currencies"]),  # type: ignore[arg-type]
-                    "yes" if r["sandbox"] else "no",
-                ]
-                for r in rows
-            ),
-        )
+    for index, row in enumerate(rows):
+        if index:
+            _out()
+        for line in _provider_lines(row):
+            _out(line)
     if found:
         _out()
         _out("Load problems:")
@@ -434,7 +467,9 @@ def serve(
             _out(json.dumps(info))
         else:
             _out(f"payplane sandbox: {provider} on {running.url}")
-            _out("  client settings  " + "  ".join(f"{k}={v}" for k, v in settings.items()))
+            # One setting a line: the lines stay short whatever the provider's settings.
+            for index, (name, value) in enumerate(settings.items()):
+                _out(f"  {'client settings' if index == 0 else '':15}  {name}={value}")
             _out("                   + your keys (not shown)")
             if postback_url:
                 _out(f"  postbacks to     {postback_url}")

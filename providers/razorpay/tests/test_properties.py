@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import cattrs
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from payplane.exceptions import (
     SignatureError,
     ValidationError,
 )
-from payplane_razorpay import RazorpayProvider, verify_webhook_signature, webhook_signature
+from payplane_razorpay import RazorpayProvider, _wire, verify_webhook_signature, webhook_signature
 from payplane_razorpay._amounts import from_minor_units, to_minor_units
 from payplane_razorpay._contract import link_entity, payment_entity, payout_entity, refund_entity
 from payplane_razorpay._currencies import EXPONENTS, THREE_DECIMAL
@@ -261,3 +262,38 @@ def test_duplicate_members_and_odd_text(text: str, duplicate: str) -> None:
     )
     with pytest.raises(MalformedPayloadError):
         PROVIDER.verify_postback(doubled, _headers(doubled))
+
+
+ENTITY_CLASSES = {
+    "payment": _wire.WirePayment,
+    "payment_link": _wire.WirePaymentLink,
+    "refund": _wire.WireRefund,
+    "payout": _wire.WirePayout,
+}
+
+
+@given(
+    name=st.sampled_from(sorted(ENTITY_CLASSES)),
+    field=st.sampled_from(
+        ["id", "amount", "currency", "status", "notes", "created_at", "fees", "payments", "x"]
+    ),
+    value=json_values,
+    drop=st.booleans(),
+)
+def test_fast_structuring_accepts_what_the_detailed_converter_accepts(
+    name: str, field: str, value: object, drop: bool
+) -> None:
+    """structure() (fast path first) gives what the detailed converter gives, or its error."""
+    entity = dict(next(e for p in TEMPLATES.values() for n, e in p.items() if n == name))
+    if drop:
+        entity.pop(field, None)
+    else:
+        entity[field] = value
+    cls = ENTITY_CLASSES[name]
+    try:
+        expected: object = _wire.make_converter().structure(entity, cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError):
+        with pytest.raises(MalformedPayloadError, match=" is malformed: "):
+            _wire.structure(entity, cls, what="the entity")
+    else:
+        assert _wire.structure(entity, cls, what="the entity") == expected

@@ -350,12 +350,14 @@ def _array_factory(type_: Any, converter: cattrs.Converter) -> Callable[[Any, An
     return structure_array
 
 
-def make_converter() -> cattrs.Converter:
+def make_converter(*, detailed: bool = True) -> cattrs.Converter:
     """Return the converter of the wire classes.
 
-    Unknown members are ignored, known ones type-checked strictly.
+    Unknown members are ignored, known ones type-checked strictly. *detailed*: errors
+    are collected with their paths (for messages); without it the first one is raised
+    as it is, which structures well-formed data about twice as fast.
     """
-    converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
+    converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     for type_, hook in ((str, _str), (int, _int), (bool, _bool)):
         converter.register_structure_hook(type_, hook)
         converter.register_structure_hook(type_ | None, _optional(hook))
@@ -365,10 +367,15 @@ def make_converter() -> cattrs.Converter:
 
 
 _CONVERTER = make_converter()
+_FAST_CONVERTER = make_converter(detailed=False)
 
 
 def structure(data: object, cls: type[T], *, what: str) -> T:
     """Structure *data* into *cls*; errors become one readable MalformedPayloadError.
+
+    Well-formed data takes the fast converter; at its first error the detailed one
+    structures the data again, so the error lists every problem with its path. Both use
+    the same hooks: they accept exactly the same data.
 
     Raises:
         MalformedPayloadError: not a JSON object, or a missing or mistyped member (the
@@ -377,6 +384,10 @@ def structure(data: object, cls: type[T], *, what: str) -> T:
     if not isinstance(data, Mapping):
         msg = f"{what} is not a JSON object"
         raise MalformedPayloadError(msg)
+    try:
+        return _FAST_CONVERTER.structure(data, cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError):
+        pass  # worded below, from the detailed converter's account of it
     try:
         return _CONVERTER.structure(data, cls)
     except cattrs.BaseValidationError as exc:

@@ -43,7 +43,7 @@ def test_payment_captured(kit: Any, provider: RazorpayProvider) -> None:
     assert event.fee == Money("11.80", "INR")
     assert (event.reference, event.customer_id) == ("dep_0001", "cust-1")
     assert event.provider_reference == "pay_TestPay0000001"
-    assert event.event_key == "payment.captured:pay_TestPay0000001:captured"
+    assert event.event_key == "deposit:order_TestOrd000001:succeeded"
     assert event.occurred_at == datetime.fromtimestamp(1735689605, UTC)
     assert [t.transaction_id for t in event.transactions] == ["pay_TestPay0000001"]
 

@@ -274,7 +274,8 @@ def _link_postback(status: object) -> SignedPostback:
     return _postback(
         "payment_link.paid",
         {"payment_link": link_entity(status=status, amount_paid=50000)},
-        f"payment_link.paid:plink_TestLink000001:{status}",
+        # One key per deposit and neutral status, whichever event reports it.
+        f"deposit:plink_TestLink000001:{PAYMENT_LINK_STATUSES.map(status).status.value}",
         PostbackKind.DEPOSIT,
         None,
     )
@@ -538,7 +539,7 @@ def contract_samples() -> ContractSamples:
             _postback(
                 "payment.captured",
                 {"payment": payment_entity()},
-                "payment.captured:pay_TestPay0000001:captured",
+                "deposit:order_TestOrd000001:succeeded",
                 PostbackKind.DEPOSIT,
                 Money("500.00", "INR"),
             ),

@@ -81,6 +81,11 @@ def _by_webhook(harness: Any, provider_reference: str | None) -> list[payplane.P
     return [e for e in harness.applied() if e.provider_reference == provider_reference]
 
 
+def _deposit_events(harness: Any, reference: str | None) -> list[payplane.PostbackEvent]:  # noqa: ANN401
+    kind = payplane.PostbackKind.DEPOSIT
+    return [e for e in harness.applied() if e.kind is kind and e.reference == reference]
+
+
 def _deposit(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
     with harness.step("A payment link, paid (INR)", ["what", "value"]) as table:
         start = client.start_deposit(DEPOSIT)
@@ -96,7 +101,7 @@ def _deposit(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
             f"{found.status.status.name}, {_show(found.amount)}",
             ok=found.status.status is DepositStatus.SUCCEEDED and found.amount == DEPOSIT.amount,
         )
-        events = [e.status.status.name for e in _by_webhook(harness, start.provider_reference)]
+        events = [e.status.status.name for e in _deposit_events(harness, DEPOSIT.reference)]
         table.row(
             "by webhook",
             ", ".join(events) or "nothing",
@@ -222,7 +227,8 @@ def _webhooks(harness: Any) -> None:  # noqa: ANN401
                 _show(event.amount),
                 f"{delivered}x",
                 f"{runs}x, {rows} row",
-                ok=delivered == DEFAULT_WEBHOOK_COPIES
+                ok=delivered >= DEFAULT_WEBHOOK_COPIES
+                and delivered % DEFAULT_WEBHOOK_COPIES == 0
                 and runs == 1
                 and rows == 1
                 and record is not None
@@ -231,7 +237,9 @@ def _webhooks(harness: Any) -> None:  # noqa: ANN401
         table.note(
             "Each webhook was verified with the webhook secret (its signature header), recorded, "
             "then applied once, its ledger row committed with the inbox's 'applied' mark; the "
-            "second copy was acknowledged without running the handler."
+            "second copy was acknowledged without running the handler. Razorpay reports a "
+            "paid link twice (payment.captured, payment_link.paid): one deposit, one event, "
+            "so it shows four deliveries and one run."
         )
 
 

@@ -189,10 +189,14 @@ def event_from(body: bytes) -> PostbackEvent | OtherEvent:
     withdrawals; every other event (disputes, settlements, downtimes, subscriptions...)
     is an :class:`~payplane.OtherEvent`.
 
-    The event key is built from signed content only: ``<event>:<entity id>:<status>``
-    (plus ``amount_paid`` for ``payment_link.partially_paid``, and the ``utr`` for
-    ``payout.updated``). The ``X-Razorpay-Event-Id`` header is not covered by the
-    signature: a key taken from it would let a replayed body with a new id pass for a
+    The event key is built from signed content only. A deposit's is one per deposit and
+    neutral status, whichever event reports it: ``deposit:<order id>:<status>``
+    (Razorpay's order behind the link and its payment; the link's or payment's id when
+    there is none yet), so ``payment.captured``, ``payment_link.paid`` and ``order.paid``
+    for one payment are one event, applied once; ``payment_link.partially_paid`` adds
+    ``amount_paid``. Refunds and payouts: ``<event>:<entity id>:<status>`` (plus the
+    ``utr`` for ``payout.updated``). The ``X-Razorpay-Event-Id`` header is not covered by
+    the signature: a key taken from it would let a replayed body with a new id pass for a
     new event.
 
     Raises:
@@ -205,11 +209,12 @@ def event_from(body: bytes) -> PostbackEvent | OtherEvent:
     occurred = timestamp(event.created_at, name)
     if name in PAYMENT_EVENTS:
         payment, _ = _entity(event, "payment", WirePayment)
+        status = PAYMENT_STATUSES.map(payment.status)
         return _deposit_event(
             name,
             data,
-            key=f"{name}:{payment.id}:{payment.status}",
-            status=PAYMENT_STATUSES.map(payment.status),
+            key=_deposit_key(payment.order_id, payment.id, status),
+            status=status,
             amount=from_minor_units(payment.amount, payment.currency, name),
             provider_reference=payment.id,
             reference=note(payment.notes, REFERENCE_NOTE),
@@ -221,28 +226,32 @@ def event_from(body: bytes) -> PostbackEvent | OtherEvent:
         link, _ = _entity(event, "payment_link", WirePaymentLink)
         paid = link.status in {"paid", "partially_paid"} and link.amount_paid is not None
         amount = link.amount_paid if paid else link.amount
-        key = f"{name}:{link.id}:{link.status}"
+        status = PAYMENT_LINK_STATUSES.map(link.status)
+        linked = _optional_entity(event, "payment", WirePayment)
+        order_id = link.order_id or (linked.order_id if linked is not None else None)
+        key = _deposit_key(order_id, link.id, status)
         if name == "payment_link.partially_paid":
             key += f":{link.amount_paid}"
         return _deposit_event(
             name,
             data,
             key=key,
-            status=PAYMENT_LINK_STATUSES.map(link.status),
+            status=status,
             amount=from_minor_units(amount, link.currency, name),
             provider_reference=link.id,
             reference=link.reference_id or note(link.notes, REFERENCE_NOTE),
             customer_id=note(link.notes, CUSTOMER_NOTE),
-            payment=_optional_entity(event, "payment", WirePayment),
+            payment=linked,
             occurred=occurred or timestamp(link.updated_at, name),
         )
     if name in ORDER_EVENTS:
         order, _ = _entity(event, "order", WireOrder)
+        status = ORDER_STATUSES.map(order.status)
         return _deposit_event(
             name,
             data,
-            key=f"{name}:{order.id}:{order.status}",
-            status=ORDER_STATUSES.map(order.status),
+            key=_deposit_key(order.id, order.id, status),
+            status=status,
             amount=from_minor_units(
                 order.amount if order.amount_paid is None else order.amount_paid,
                 order.currency,
@@ -294,6 +303,17 @@ def event_from(body: bytes) -> PostbackEvent | OtherEvent:
         occurred_at=occurred,
         raw=data,
     )
+
+
+def _deposit_key(order_id: str | None, own_id: str, status: MappedStatus[DepositStatus]) -> str:
+    """One key per deposit and neutral status, whichever event (payment, link, order) says it.
+
+    Razorpay reports one paid link as ``payment.captured``, ``payment_link.paid`` and
+    ``order.paid``: three events, one deposit, one credit. Keyed by the order behind
+    them all (the entity's own id while it has none) and the neutral status, they are
+    one event to the inbox. Payment Links payplane creates take no partial payments.
+    """
+    return f"deposit:{order_id or own_id}:{status.status.value}"
 
 
 def _deposit_event(

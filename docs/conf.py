@@ -65,7 +65,8 @@ nitpicky = True
 # link to: their names are shown as plain text. (Builtins need no entry: the Python
 # domain never reports them.)
 _EXTERNAL_MODULES = (
-    "collections.abc datetime decimal enum types typing os logging attrs httpx pluggy stamina"
+    "collections.abc contextvars datetime decimal enum types typing os logging attrs httpx pluggy"
+    " stamina"
     " starlette"
 )
 nitpick_ignore_regex = [

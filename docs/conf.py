@@ -66,8 +66,7 @@ nitpicky = True
 # domain never reports them.)
 _EXTERNAL_MODULES = (
     "collections.abc contextvars datetime decimal enum types typing os logging attrs httpx pluggy"
-    " stamina"
-    " starlette"
+    " opentelemetry stamina starlette"
 )
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...

@@ -30,13 +30,14 @@ from payplane._registry import Registry, default_registry
 from payplane.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import TracerProvider
+    # Named in full in the signature: the documentation links nothing it cannot import.
+    import opentelemetry.metrics
+    import opentelemetry.trace
 
 __all__ = ["INSTRUMENTATION_NAME", "METRICS", "PLUGIN_NAME", "Instrumentation", "instrument"]
 
 INSTRUMENTATION_NAME = "payplane"
-"""The instrumentation scope of every span and metric (its version: payplane's)."""
+"""The instrumentation scope of every span and metric; its version is payplane's."""
 
 PLUGIN_NAME = "payplane.contrib.opentelemetry"
 """The name the instrumentation is registered under in the registry's plugin manager."""
@@ -98,7 +99,7 @@ METRICS: dict[str, tuple[str, str, str]] = {
         "Time from a delivery's arrival to its answer, by provider and outcome.",
     ),
 }
-"""Every metric recorded: name to ``(instrument, unit, description)``."""
+"""Every metric recorded, as name to ``(instrument, unit, description)``."""
 
 _EXTRA = 'payplane.contrib.opentelemetry needs the otel extra: pip install "payplane[otel]"'
 _lock = threading.Lock()
@@ -141,8 +142,8 @@ class Instrumentation:
 def instrument(
     registry: Registry | None = None,
     *,
-    tracer_provider: TracerProvider | None = None,
-    meter_provider: MeterProvider | None = None,
+    tracer_provider: opentelemetry.trace.TracerProvider | None = None,
+    meter_provider: opentelemetry.metrics.MeterProvider | None = None,
 ) -> Instrumentation:
     """Record OpenTelemetry spans and metrics for *registry*'s clients and inboxes.
 

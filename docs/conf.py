@@ -65,8 +65,8 @@ nitpicky = True
 # link to: their names are shown as plain text. (Builtins need no entry: the Python
 # domain never reports them.)
 _EXTERNAL_MODULES = (
-    "collections.abc datetime decimal enum types typing os logging attrs httpx pluggy stamina"
-    " starlette"
+    "collections.abc contextvars datetime decimal enum types typing os logging attrs httpx pluggy"
+    " opentelemetry stamina starlette"
 )
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...

@@ -103,9 +103,9 @@ def test_a_hook_payload_showing_a_secret_is_found() -> None:
     registry = payplane.Registry(autoload=False)
     registry.register(Observer(), name="observer")
     request = payplane.HttpRequest(operation="x", method="GET", url="https://x/?k=leaky-1234")
-    registry.plugin_manager.hook.payplane_request_sent(provider="p", request=request)
+    registry.plugin_manager.hook.payplane_request_sent(provider="p", request=request, attempt=1)
     registry.plugin_manager.hook.payplane_response_received(
-        provider="p", request=request, response=None, elapsed=0.0
+        provider="p", request=request, response=None, elapsed=0.0, attempt=1
     )
     try:
         assert [name for name, _ in HOOK_PAYLOADS] == ["payplane_request_sent"]

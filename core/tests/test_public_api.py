@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import payplane
+import payplane.contrib.opentelemetry
 import payplane.exceptions
 import payplane.hookspecs
 
@@ -102,8 +103,22 @@ def test_every_name_is_exported() -> None:
 
 def test_submodule_all_sorted() -> None:
     """The public submodules keep a sorted __all__ too."""
-    for module in (payplane.exceptions, payplane.hookspecs):
+    for module in (payplane.exceptions, payplane.hookspecs, payplane.contrib.opentelemetry):
         assert module.__all__ == _isort_style(module.__all__)
+
+
+def test_opentelemetry_integration_api_is_pinned() -> None:
+    """payplane.contrib.opentelemetry exports exactly its documented names, all resolvable."""
+    module = payplane.contrib.opentelemetry
+    assert module.__all__ == [
+        "INSTRUMENTATION_NAME",
+        "METRICS",
+        "PLUGIN_NAME",
+        "Instrumentation",
+        "instrument",
+    ]
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
 
 
 def test_import_and_listing_do_not_import_httpx() -> None:

@@ -39,6 +39,7 @@ from payplane.exceptions import (
     RedactedCause,
     UnknownOutcomeError,
 )
+from payplane.hookspecs import hookimpl
 
 
 def sync_usage(settings: dict[str, str]) -> None:
@@ -195,6 +196,28 @@ def plugin_api_versions() -> None:
     current: int = payplane.PLUGIN_API_VERSION
     cents: int = Money("25.50", "USD").minor_units
     del supported, current, cents
+
+
+def observability() -> None:
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+
+    import payplane.contrib.opentelemetry  # noqa: PLC0415
+
+    instrumentation: payplane.contrib.opentelemetry.Instrumentation = (
+        payplane.contrib.opentelemetry.instrument(tracer_provider=TracerProvider())
+    )
+    on: bool = instrumentation.is_instrumented
+    instrumentation.uninstrument()
+    del on
+
+
+class SlowCalls:
+    """An observer of client calls, as users write one."""
+
+    @hookimpl
+    def payplane_operation_finished(self, provider: str, operation: str, elapsed: float) -> None:
+        if elapsed > 2.0:
+            print(provider, operation)  # noqa: T201
 
 
 def mistakes_mypy_catches(client: payplane.Client, body: bytes) -> None:

@@ -43,14 +43,23 @@ from payplane._protocols import (
     RefundProvider,
     WithdrawalProvider,
 )
-from payplane._redaction import Redactor, redact_exception, redact_headers, redactor_for
+from payplane._redaction import (
+    Redactor,
+    describe_exception,
+    redact_exception,
+    redact_headers,
+    redactor_for,
+)
 from payplane._registry import require
 from payplane._secrets import secret_values
 from payplane._spec import ProviderSpec
+from payplane._status import MappedStatus, NeutralStatus
 from payplane.exceptions import (
     ClientClosedError,
     ConfigurationError,
     PayplaneError,
+    ProviderDeclinedError,
+    RedactedCause,
     TransportError,
     UnknownOutcomeError,
     ValidationError,
@@ -143,7 +152,92 @@ def _is_retryable(exc: Exception) -> bool:
 
 def _reached(exc: Exception) -> bool:
     """Whether the failed attempt behind *exc* may have reached the provider."""
-    return isinstance(exc, TransportError) and not isinstance(exc.__cause__, _NEVER_SENT)
+    if not isinstance(exc, TransportError):
+        return False
+    cause = exc.__cause__
+    kind = cause.original_type if isinstance(cause, RedactedCause) else type(cause)
+    return not issubclass(kind, _NEVER_SENT)
+
+
+def _outcome(error: BaseException) -> str:
+    """The outcome of a call that raised *error* (``payplane.hookspecs.OPERATION_OUTCOMES``)."""
+    if isinstance(error, UnknownOutcomeError):
+        return "unknown"
+    if isinstance(error, ProviderDeclinedError):
+        return "declined"
+    return "failed" if isinstance(error, PayplaneError) else "aborted"
+
+
+def _status_of(result: object) -> NeutralStatus | None:
+    """The neutral status a result carries (``status``, or an activation's ``outcome``)."""
+    for name in ("status", "outcome"):
+        value = getattr(result, name, None)
+        if isinstance(value, MappedStatus):
+            value = value.status
+        if isinstance(value, NeutralStatus):
+            return value
+    return None
+
+
+def _reference_of(value: object) -> str | None:
+    reference = getattr(value, "reference", None)
+    return reference if isinstance(reference, str) else None
+
+
+class _Watch:
+    """One observed client call: calls the operation hooks around it.
+
+    Made only when an implementation observes them, so an unobserved call pays nothing.
+    """
+
+    __slots__ = ("client", "operation", "reference", "started")
+
+    def __init__(self, client: _BaseClient, operation: str, reference: str | None) -> None:
+        self.client = client
+        self.operation = operation
+        self.reference = reference
+        client._notify(  # noqa: SLF001 - the client's helper
+            "payplane_operation_started",
+            provider=client.spec.id,
+            operation=operation,
+            reference=reference,
+        )
+        self.started = time.perf_counter()
+
+    def succeeded(self, result: object, run: FlowRun[Any]) -> None:
+        self._finished(run, outcome="ok", result=result, error=None)
+
+    def failed(self, exc: BaseException, run: FlowRun[Any] | None) -> None:
+        # The caller receives exc itself; a non-payplane error may show anything, so
+        # observers get a redacted stand-in for it.
+        error = exc if isinstance(exc, PayplaneError) else self.client._stand_in(exc)  # noqa: SLF001
+        self._finished(run, outcome=_outcome(exc), result=None, error=error)
+
+    def _finished(
+        self,
+        run: FlowRun[Any] | None,
+        *,
+        outcome: str,
+        result: object,
+        error: BaseException | None,
+    ) -> None:
+        elapsed = time.perf_counter() - self.started
+        reference = self.reference
+        if reference is None:
+            reference = _reference_of(result if error is None else error)
+        self.client._notify(  # noqa: SLF001 - the client's helper
+            "payplane_operation_finished",
+            provider=self.client.spec.id,
+            operation=self.operation,
+            reference=reference,
+            outcome=outcome,
+            status=_status_of(result),
+            result=result,
+            error=error,
+            attempts=run.attempts if run is not None else 0,
+            retries=run.retries if run is not None else 0,
+            elapsed=elapsed,
+        )
 
 
 def _refuse(field: str, problem: str) -> NoReturn:
@@ -265,6 +359,31 @@ class _BaseClient:
         hooks = self._hooks
         return hooks is not None and bool(getattr(hooks, name).get_hookimpls())
 
+    def _watch(self, operation: str, reference: str | None) -> _Watch | None:
+        """Start observing a call, or ``None`` when no implementation observes calls."""
+        if self._observed("payplane_operation_started") or self._observed(
+            "payplane_operation_finished"
+        ):
+            return _Watch(self, operation, reference)
+        return None
+
+    def _notify(self, name: str, **payload: object) -> None:
+        """Call hook *name*; an implementation that raises is logged, never propagated.
+
+        The observation hooks other than ``payplane_request_sent`` and
+        ``payplane_response_received`` must not change a call's outcome: a payout made
+        cannot turn into an error because an observer failed.
+        """
+        try:
+            getattr(self._hooks, name)(**payload)
+        except Exception:
+            logger.exception("a %s implementation failed; the call goes on", name)
+
+    def _stand_in(self, exc: BaseException) -> RedactedCause:
+        """A redacted stand-in for *exc*, an exception payplane cannot rewrite."""
+        stand_in = RedactedCause(self._redact(describe_exception(exc)), original_type=type(exc))
+        return stand_in.with_traceback(exc.__traceback__)
+
     def _stamp(self, exc: PayplaneError, operation: str) -> PayplaneError:
         if exc.provider is None:
             exc.provider = self.spec.id
@@ -305,18 +424,18 @@ class _BaseClient:
         if self._closed or self._http.is_closed:
             raise self._closed_error(request.operation)
 
-    def _observe_request(self, request: HttpRequest) -> None:
+    def _observe_request(self, request: HttpRequest, attempt: int) -> None:
         # Redacting a request costs about as much as the rest of payplane's work on an
         # exchange, so it is done only for a debug log or a hook implementation.
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s %s", self.spec.id, request.method, self._redact(request.url))
         if self._observed("payplane_request_sent"):
             self._hooks.payplane_request_sent(
-                provider=self.spec.id, request=self._redacted(request)
+                provider=self.spec.id, request=self._redacted(request), attempt=attempt
             )
 
     def _observe_response(
-        self, request: HttpRequest, response: HttpResponse, elapsed: float
+        self, request: HttpRequest, response: HttpResponse, elapsed: float, attempt: int
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -332,7 +451,37 @@ class _BaseClient:
                 request=self._redacted(request),
                 response=self._redacted_response(response),
                 elapsed=elapsed,
+                attempt=attempt,
             )
+
+    def _failed_attempt(
+        self, request: HttpRequest, exc: BaseException, attempt: int, started: float
+    ) -> BaseException:
+        """The error an attempt that got no answer raises; observers are told.
+
+        An httpx failure becomes payplane's (:meth:`_transport_error`), a send on an
+        httpx client closed meanwhile a :class:`ClientClosedError`; either is redacted
+        here, its httpx cause replaced, so that a hook can be shown it. Anything else (a
+        cancellation, a transport's own bug) is returned as it is, to be re-raised.
+        """
+        error: PayplaneError | None = None
+        if isinstance(exc, httpx.HTTPError):
+            error = self._transport_error(request, exc)
+        elif isinstance(exc, RuntimeError) and self._http.is_closed:
+            error = self._closed_error(request.operation)
+        if error is not None:
+            error.__cause__ = exc
+            redact_exception(error, self._redact)
+        if self._observed("payplane_request_failed"):
+            self._notify(
+                "payplane_request_failed",
+                provider=self.spec.id,
+                request=self._redacted(request),
+                error=error if error is not None else self._stand_in(exc),
+                elapsed=time.perf_counter() - started,
+                attempt=attempt,
+            )
+        return exc if error is None else error
 
     def _to_httpx(self, request: HttpRequest) -> httpx.Request:
         # Parsing a URL is a third of what building an httpx request costs, and a provider
@@ -474,6 +623,38 @@ class _BaseClient:
     def _start(self, operation: str, make: Callable[[], Flow[T]]) -> FlowRun[T]:
         """Create the provider's flow for *operation* and run it to its first request."""
         run = FlowRun(make(), self.spec.id, operation)
+        run.start()
+        return run
+
+    # The runs of the neutral operations, up to their first request: the checks made
+    # before anything is sent, shared by both clients.
+
+    def _deposit_run(self, request: DepositRequest) -> FlowRun[DepositStart]:
+        provider: DepositProvider = self._require(Capability.DEPOSITS)
+        self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
+        return self._start("start_deposit", lambda: provider.start_deposit(request))
+
+    def _activation_run(self, request: ActivationRequest) -> FlowRun[ActivationResult]:
+        provider: ActivationProvider = self._require(Capability.ACTIVATION)
+        self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
+        return self._start("activate_deposit", lambda: provider.activate_deposit(request))
+
+    def _withdrawal_run(self, request: WithdrawalRequest) -> FlowRun[WithdrawalResult]:
+        provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
+        self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
+        return self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
+
+    def _lookup_run(self, request: LookupRequest) -> FlowRun[LookupResult]:
+        provider: LookupProvider = self._require(Capability.LOOKUPS)
+        return self._start("look_up", lambda: provider.look_up(request))
+
+    def _refund_run(self, request: RefundRequest) -> FlowRun[RefundResult]:
+        provider: RefundProvider = self._require(Capability.REFUNDS)
+        self._check_amounts(Capability.REFUNDS, "create_refund", request)
+        return self._start("create_refund", lambda: provider.create_refund(request))
+
+    def _flow_run(self, flow: Flow[T], operation: str) -> FlowRun[T]:
+        run = FlowRun(flow, self.spec.id, operation)
         run.start()
         return run
 
@@ -649,16 +830,43 @@ class Client(_BaseClient):
     ) -> None:
         self.close()
 
-    def _send(self, request: HttpRequest) -> HttpResponse:
+    def _operate(
+        self, operation: str, reference: str | None, prepare: Callable[[], FlowRun[T]]
+    ) -> T:
+        """Run one call: *prepare* its flow, drive it, redact its error, tell observers."""
+        watch = self._watch(operation, reference)
+        if watch is None:
+            try:
+                return self._drive(prepare())
+            except PayplaneError as exc:
+                self._leaving(exc, operation)
+                raise
+        run: FlowRun[T] | None = None
+        try:
+            run = prepare()
+            result = self._drive(run)
+        except BaseException as exc:
+            if isinstance(exc, PayplaneError):
+                self._leaving(exc, operation)
+            watch.failed(exc, run)
+            raise
+        watch.succeeded(result, run)
+        return result
+
+    def _send(self, run: FlowRun[Any], request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         try:
-            return self._attempt(request)
+            return self._attempt(run, request, 1)
         except (TransportError, ClientClosedError) as exc:
             first = exc
-        return self._send_again(request, first, started)
+        return self._send_again(run, request, first, started)
 
     def _send_again(
-        self, request: HttpRequest, first: TransportError | ClientClosedError, started: float
+        self,
+        run: FlowRun[Any],
+        request: HttpRequest,
+        first: TransportError | ClientClosedError,
+        started: float,
     ) -> HttpResponse:
         reached = _reached(first)
         try:
@@ -670,7 +878,7 @@ class Client(_BaseClient):
                         error, pending = pending, None
                         raise error
                     try:
-                        return self._attempt(request)
+                        return self._attempt(run, request, attempt.num)
                     except (TransportError, ClientClosedError) as exc:
                         reached = reached or _reached(exc)
                         raise
@@ -679,33 +887,36 @@ class Client(_BaseClient):
             last: PayplaneError = exc
         raise self._gave_up(request, last, reached=reached)
 
-    def _attempt(self, request: HttpRequest) -> HttpResponse:
+    def _attempt(self, run: FlowRun[Any], request: HttpRequest, attempt: int) -> HttpResponse:
         self._check_open(request)
-        self._observe_request(request)
         built = self._to_httpx(request)
+        run.attempts += 1
+        if attempt > 1:
+            run.retries += 1
+        self._observe_request(request, attempt)
         started = time.perf_counter()
         try:
             if request.moves_money:
                 raw = self._http.send(built, follow_redirects=False)
             else:
                 raw = self._http.send(built)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(request, exc) from exc
-        except RuntimeError as exc:
-            if not self._http.is_closed:
+        except BaseException as exc:
+            error = self._failed_attempt(request, exc, attempt, started)
+            if error is exc:
                 raise
-            raise self._closed_error(request.operation) from exc
-        response = _to_response(raw)
-        self._observe_response(request, response, time.perf_counter() - started)
-        self._check_status(request, response)
-        return response
+        else:
+            response = _to_response(raw)
+            self._observe_response(request, response, time.perf_counter() - started, attempt)
+            self._check_status(request, response)
+            return response
+        raise error  # outside the except block: no implicit link to the httpx error
 
     def _drive(self, run: FlowRun[T]) -> T:
         """Send each request of *run* until the flow returns its result."""
         shown = False
         while (request := run.request) is not None:
             try:
-                response = self._send(request)
+                response = self._send(run, request)
             except PayplaneError as exc:
                 error = run.failed(exc)
                 if error is exc:
@@ -736,13 +947,7 @@ class Client(_BaseClient):
             UnknownOutcomeError, TransportError, PayplaneError: as for any operation.
         """
         name = operation or str(getattr(flow, "__name__", "run"))
-        try:
-            run = FlowRun(flow, self.spec.id, name)
-            run.start()
-            return self._drive(run)
-        except PayplaneError as exc:
-            self._leaving(exc, name)
-            raise
+        return self._operate(name, None, lambda: self._flow_run(flow, name))
 
     def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Start a deposit: payment details and/or a hosted page URL.
@@ -754,15 +959,7 @@ class Client(_BaseClient):
             TransportError: the exchange failed.
             ClientClosedError: the client is closed (and an exchange was needed).
         """
-        try:
-            provider: DepositProvider = self._require(Capability.DEPOSITS)
-            self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
-            return self._drive(
-                self._start("start_deposit", lambda: provider.start_deposit(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "start_deposit")
-            raise
+        return self._operate("start_deposit", request.reference, lambda: self._deposit_run(request))
 
     def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Activate a deposit from the user's wallet transaction id.
@@ -773,15 +970,9 @@ class Client(_BaseClient):
             ValidationError, ProviderDeclinedError, TransportError: as their names say.
             ClientClosedError: the client is closed.
         """
-        try:
-            provider: ActivationProvider = self._require(Capability.ACTIVATION)
-            self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
-            return self._drive(
-                self._start("activate_deposit", lambda: provider.activate_deposit(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "activate_deposit")
-            raise
+        return self._operate(
+            "activate_deposit", request.reference, lambda: self._activation_run(request)
+        )
 
     def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
         """Create a withdrawal (payout). ``request.reference`` is its idempotency key.
@@ -797,15 +988,9 @@ class Client(_BaseClient):
             TransportError: the exchange failed and nothing reached the provider.
             ClientClosedError: the client is closed.
         """
-        try:
-            provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-            self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
-            return self._drive(
-                self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "create_withdrawal")
-            raise
+        return self._operate(
+            "create_withdrawal", request.reference, lambda: self._withdrawal_run(request)
+        )
 
     def look_up(self, request: LookupRequest) -> LookupResult:
         """Fetch where a deposit, withdrawal or refund stands now.
@@ -820,12 +1005,7 @@ class Client(_BaseClient):
             TransportError: the exchange failed (lookups are retried: they are reads).
             ClientClosedError: the client is closed.
         """
-        try:
-            provider: LookupProvider = self._require(Capability.LOOKUPS)
-            return self._drive(self._start("look_up", lambda: provider.look_up(request)))
-        except PayplaneError as exc:
-            self._leaving(exc, "look_up")
-            raise
+        return self._operate("look_up", request.reference, lambda: self._lookup_run(request))
 
     def create_refund(self, request: RefundRequest) -> RefundResult:
         """Refund all or part of a deposit. ``request.reference`` is its idempotency key.
@@ -840,15 +1020,7 @@ class Client(_BaseClient):
             ProviderDeclinedError, TransportError: as their names say.
             ClientClosedError: the client is closed.
         """
-        try:
-            provider: RefundProvider = self._require(Capability.REFUNDS)
-            self._check_amounts(Capability.REFUNDS, "create_refund", request)
-            return self._drive(
-                self._start("create_refund", lambda: provider.create_refund(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "create_refund")
-            raise
+        return self._operate("create_refund", request.reference, lambda: self._refund_run(request))
 
 
 class AsyncClient(_BaseClient):
@@ -908,16 +1080,43 @@ class AsyncClient(_BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def _send(self, request: HttpRequest) -> HttpResponse:
+    async def _operate(
+        self, operation: str, reference: str | None, prepare: Callable[[], FlowRun[T]]
+    ) -> T:
+        """Async :meth:`Client._operate`."""
+        watch = self._watch(operation, reference)
+        if watch is None:
+            try:
+                return await self._drive(prepare())
+            except PayplaneError as exc:
+                self._leaving(exc, operation)
+                raise
+        run: FlowRun[T] | None = None
+        try:
+            run = prepare()
+            result = await self._drive(run)
+        except BaseException as exc:
+            if isinstance(exc, PayplaneError):
+                self._leaving(exc, operation)
+            watch.failed(exc, run)
+            raise
+        watch.succeeded(result, run)
+        return result
+
+    async def _send(self, run: FlowRun[Any], request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         try:
-            return await self._attempt(request)
+            return await self._attempt(run, request, 1)
         except (TransportError, ClientClosedError) as exc:
             first = exc
-        return await self._send_again(request, first, started)
+        return await self._send_again(run, request, first, started)
 
     async def _send_again(
-        self, request: HttpRequest, first: TransportError | ClientClosedError, started: float
+        self,
+        run: FlowRun[Any],
+        request: HttpRequest,
+        first: TransportError | ClientClosedError,
+        started: float,
     ) -> HttpResponse:
         reached = _reached(first)
         try:
@@ -929,7 +1128,7 @@ class AsyncClient(_BaseClient):
                         error, pending = pending, None
                         raise error
                     try:
-                        return await self._attempt(request)
+                        return await self._attempt(run, request, attempt.num)
                     except (TransportError, ClientClosedError) as exc:
                         reached = reached or _reached(exc)
                         raise
@@ -938,33 +1137,36 @@ class AsyncClient(_BaseClient):
             last: PayplaneError = exc
         raise self._gave_up(request, last, reached=reached)
 
-    async def _attempt(self, request: HttpRequest) -> HttpResponse:
+    async def _attempt(self, run: FlowRun[Any], request: HttpRequest, attempt: int) -> HttpResponse:
         self._check_open(request)
-        self._observe_request(request)
         built = self._to_httpx(request)
+        run.attempts += 1
+        if attempt > 1:
+            run.retries += 1
+        self._observe_request(request, attempt)
         started = time.perf_counter()
         try:
             if request.moves_money:
                 raw = await self._http.send(built, follow_redirects=False)
             else:
                 raw = await self._http.send(built)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(request, exc) from exc
-        except RuntimeError as exc:
-            if not self._http.is_closed:
+        except BaseException as exc:
+            error = self._failed_attempt(request, exc, attempt, started)
+            if error is exc:
                 raise
-            raise self._closed_error(request.operation) from exc
-        response = _to_response(raw)
-        self._observe_response(request, response, time.perf_counter() - started)
-        self._check_status(request, response)
-        return response
+        else:
+            response = _to_response(raw)
+            self._observe_response(request, response, time.perf_counter() - started, attempt)
+            self._check_status(request, response)
+            return response
+        raise error  # outside the except block: no implicit link to the httpx error
 
     async def _drive(self, run: FlowRun[T]) -> T:
         """Send each request of *run* until the flow returns its result."""
         shown = False
         while (request := run.request) is not None:
             try:
-                response = await self._send(request)
+                response = await self._send(run, request)
             except PayplaneError as exc:
                 error = run.failed(exc)
                 if error is exc:
@@ -980,67 +1182,32 @@ class AsyncClient(_BaseClient):
     async def run(self, flow: Flow[T], *, operation: str | None = None) -> T:
         """Async :meth:`Client.run`."""
         name = operation or str(getattr(flow, "__name__", "run"))
-        try:
-            run = FlowRun(flow, self.spec.id, name)
-            run.start()
-            return await self._drive(run)
-        except PayplaneError as exc:
-            self._leaving(exc, name)
-            raise
+        return await self._operate(name, None, lambda: self._flow_run(flow, name))
 
     async def start_deposit(self, request: DepositRequest) -> DepositStart:
         """Async :meth:`Client.start_deposit`."""
-        try:
-            provider: DepositProvider = self._require(Capability.DEPOSITS)
-            self._check_amounts(Capability.DEPOSITS, "start_deposit", request)
-            return await self._drive(
-                self._start("start_deposit", lambda: provider.start_deposit(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "start_deposit")
-            raise
+        return await self._operate(
+            "start_deposit", request.reference, lambda: self._deposit_run(request)
+        )
 
     async def activate_deposit(self, request: ActivationRequest) -> ActivationResult:
         """Async :meth:`Client.activate_deposit`."""
-        try:
-            provider: ActivationProvider = self._require(Capability.ACTIVATION)
-            self._check_amounts(Capability.ACTIVATION, "activate_deposit", request)
-            return await self._drive(
-                self._start("activate_deposit", lambda: provider.activate_deposit(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "activate_deposit")
-            raise
+        return await self._operate(
+            "activate_deposit", request.reference, lambda: self._activation_run(request)
+        )
 
     async def create_withdrawal(self, request: WithdrawalRequest) -> WithdrawalResult:
         """Async :meth:`Client.create_withdrawal`."""
-        try:
-            provider: WithdrawalProvider = self._require(Capability.WITHDRAWALS)
-            self._check_amounts(Capability.WITHDRAWALS, "create_withdrawal", request)
-            return await self._drive(
-                self._start("create_withdrawal", lambda: provider.create_withdrawal(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "create_withdrawal")
-            raise
+        return await self._operate(
+            "create_withdrawal", request.reference, lambda: self._withdrawal_run(request)
+        )
 
     async def look_up(self, request: LookupRequest) -> LookupResult:
         """Async :meth:`Client.look_up`."""
-        try:
-            provider: LookupProvider = self._require(Capability.LOOKUPS)
-            return await self._drive(self._start("look_up", lambda: provider.look_up(request)))
-        except PayplaneError as exc:
-            self._leaving(exc, "look_up")
-            raise
+        return await self._operate("look_up", request.reference, lambda: self._lookup_run(request))
 
     async def create_refund(self, request: RefundRequest) -> RefundResult:
         """Async :meth:`Client.create_refund`."""
-        try:
-            provider: RefundProvider = self._require(Capability.REFUNDS)
-            self._check_amounts(Capability.REFUNDS, "create_refund", request)
-            return await self._drive(
-                self._start("create_refund", lambda: provider.create_refund(request))
-            )
-        except PayplaneError as exc:
-            self._leaving(exc, "create_refund")
-            raise
+        return await self._operate(
+            "create_refund", request.reference, lambda: self._refund_run(request)
+        )

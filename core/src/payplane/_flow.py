@@ -38,7 +38,8 @@ class FlowRun(Generic[T]):
     calls :meth:`advance` with the answer, or raises what :meth:`failed` returns when
     sending failed (and calls :meth:`close` when anything else interrupts it);
     :attr:`result` holds the flow's return value once :attr:`request` is ``None``. The
-    generator is finished or closed on every way out.
+    generator is finished or closed on every way out. The driver counts the requests it
+    sent in :attr:`attempts`, and the retries among them in :attr:`retries`.
 
     The unknown-outcome rule: a money-moving request may have acted once it was sent.
     If the flow cannot classify its answer (it raises
@@ -61,7 +62,16 @@ class FlowRun(Generic[T]):
         operation: The operation's name, for errors.
     """
 
-    __slots__ = ("_flow", "_moved", "operation", "provider", "request", "result")
+    __slots__ = (
+        "_flow",
+        "_moved",
+        "attempts",
+        "operation",
+        "provider",
+        "request",
+        "result",
+        "retries",
+    )
 
     def __init__(self, flow: Flow[T], provider: str, operation: str) -> None:
         self._flow = flow
@@ -69,6 +79,9 @@ class FlowRun(Generic[T]):
         self.operation = operation
         self.request: HttpRequest | None = None
         self.result: T | None = None
+        # Counted by the driver: requests sent, and how many of them were retries.
+        self.attempts = 0
+        self.retries = 0
         # The money-moving request answered earlier in this run, if any.
         self._moved: HttpRequest | None = None
 

@@ -38,6 +38,7 @@ __all__ = [
     "LIVE",
     "REDACTED",
     "Redactor",
+    "describe_exception",
     "is_sensitive_header",
     "redact_exception",
     "redact_headers",
@@ -591,7 +592,8 @@ def _link(exc: BaseException) -> BaseException | None:
     return None if exc.__suppress_context__ else exc.__context__
 
 
-def _describe(exc: BaseException) -> str:
+def describe_exception(exc: BaseException) -> str:
+    """``module.Type: text`` of *exc* (builtins unqualified), even when ``str()`` fails."""
     kind = type(exc)
     try:
         text = str(exc)
@@ -601,7 +603,7 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-def _redact_views(exc: BaseException, redactor: Redactor) -> None:
+def _redact_views(exc: PayplaneError | RedactedCause, redactor: Redactor) -> None:
     exc.args = redactor.redact_value(exc.args)
     for name, value in list(vars(exc).items()):
         redacted = redactor.redact_value(value)
@@ -614,16 +616,17 @@ def redact_exception(exc: BaseException, redactor: Redactor) -> None:
 
     Each payplane error in the chain keeps its place with its message, ``args`` (what
     ``repr()`` shows), every attribute (``field_errors`` keys and values included) and
-    notes redacted. Any other exception (httpx's, whose ``request.url`` may hold a
-    secret) is replaced by a :class:`~payplane.exceptions.RedactedCause` carrying its
-    type, its redacted text and its traceback; the chain is rebuilt with ``__cause__``
-    links only, so no ``__context__`` shows what was replaced.
+    notes redacted; so does a :class:`~payplane.exceptions.RedactedCause` put there
+    earlier. Any other exception (httpx's, whose ``request.url`` may hold a secret) is
+    replaced by a :class:`~payplane.exceptions.RedactedCause` carrying its type, its
+    redacted text and its traceback; the chain is rebuilt with ``__cause__`` links only,
+    so no ``__context__`` shows what was replaced.
     """
     seen = {id(exc)}
     shown: BaseException = exc  # the exception of the rebuilt chain
     original: BaseException = exc  # the one whose links are followed
     while True:
-        if isinstance(shown, PayplaneError):
+        if isinstance(shown, PayplaneError | RedactedCause):
             _redact_views(shown, redactor)
         link = _link(original)
         if link is None or id(link) in seen:
@@ -631,10 +634,12 @@ def redact_exception(exc: BaseException, redactor: Redactor) -> None:
             shown.__context__ = None
             return
         seen.add(id(link))
-        if isinstance(link, PayplaneError):
+        if isinstance(link, PayplaneError | RedactedCause):
             replacement: BaseException = link
         else:
-            replacement = RedactedCause(redactor(_describe(link)), original_type=type(link))
+            replacement = RedactedCause(
+                redactor(describe_exception(link)), original_type=type(link)
+            )
             replacement = replacement.with_traceback(link.__traceback__)
         shown.__cause__ = replacement
         shown.__context__ = None

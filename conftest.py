@@ -1,4 +1,4 @@
-"""Suite-wide test configuration: hypothesis profiles and the no-secret-in-logs check."""
+"""Suite-wide test configuration: hypothesis profiles and the no-secret-in-any-view check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
-from payplane_logcheck import CONFIGURED_SECRETS, leaking_loggers
+from payplane_logcheck import (
+    ESCAPED_ERRORS,
+    HOOK_PAYLOADS,
+    checked_secrets,
+    leaking_errors,
+    leaking_hooks,
+    leaking_loggers,
+    reset,
+)
 
 from payplane.testing import captured_log_records
 
@@ -22,12 +30,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 @pytest.fixture(autouse=True)
-def no_secret_in_logs() -> Iterator[None]:
-    """Fail the test if any log record, at any level, shows a secret the tests configured."""
+def no_secret_in_views() -> Iterator[None]:
+    """Fail the test if a secret it configured shows in a log record, an error or a hook.
+
+    Log records of every logger at any level; every payplane error that escaped to the
+    test (``str``, ``repr``, ``args``, attributes, chain of causes); every payload handed
+    to a hook implementation. See ``core/tests/payplane_logcheck.py``.
+    """
+    reset()
     with captured_log_records() as records:
         yield
-    leaks = leaking_loggers(records, CONFIGURED_SECRETS)
+    secrets = checked_secrets()
+    leaks = leaking_loggers(records, secrets)
     assert not leaks, f"secret values reached log records of: {leaks}"
+    errors = leaking_errors(ESCAPED_ERRORS, secrets)
+    assert not errors, f"secret values reached errors: {errors}"
+    hooks = leaking_hooks(HOOK_PAYLOADS, secrets)
+    assert not hooks, f"secret values reached payloads of hooks: {hooks}"
+    reset()
 
 
 @pytest.fixture

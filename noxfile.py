@@ -72,6 +72,10 @@ def typecheck(session: nox.Session) -> None:
         src = example / "src"
         tests = [str(example / "tests")] if (example / "tests").is_dir() else []
         session.run("mypy", str(src), *tests, env={"MYPYPATH": str(src)})
+    # Fixture distributions (pyproject.toml excludes them from the runs above): by file.
+    for fixture in sorted(p.parent for p in (ROOT / "tests" / "fixtures").glob("*/pyproject.toml")):
+        files = sorted(str(path) for path in fixture.rglob("*.py"))
+        session.run("mypy", *files, env={"MYPYPATH": str(fixture / "src")})
 
 
 @nox.session(python=PYTHON)

@@ -8,6 +8,14 @@ build the same JSON body and URL, sign the withdrawal (Paykassma's MD5/SHA-1 sch
 send, parse the answer with exact ``Decimal`` amounts, check its status and echo, and
 return a small result record. Target: payplane at most 1.10x, sync and async.
 
+Razorpay, in the same run and the same way: a deposit (one Payment Link), a payout (the
+three RazorpayX requests: contact, fund account, payout with its idempotency header) and
+a partial refund (the payment read, then the refund with its idempotency header). The
+hand-written calls send the same requests (HTTP Basic, the same JSON bodies, amounts in
+paise), parse each answer with ``json.loads``, check what payplane checks (the amounts,
+currency and reference echoed; a captured payment with enough left to refund) and return
+a small result record. Target: at most 1.10x, sync and async.
+
 Run: ``uv run python bench/bench_client.py``.
 """
 
@@ -27,6 +35,7 @@ from urllib.parse import urlencode
 
 import httpx
 from _harness import argument_parser, compare, compare_async, machine, main_guard, ratios_line
+from _razorpay_calls import run_razorpay_async, run_razorpay_sync
 
 import payplane
 from payplane import ActivationRequest, Money, WithdrawalRequest
@@ -248,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"client: Paykassma Wavepay over httpx.MockTransport, {number} calls per batch")
     run_sync(number, rounds)
     asyncio.run(run_async(number, rounds))
+    print(f"client: Razorpay over httpx.MockTransport, {number} calls per batch")
+    run_razorpay_sync(number, rounds)
+    asyncio.run(run_razorpay_async(number, rounds))
     return 0
 
 

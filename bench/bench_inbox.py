@@ -43,7 +43,7 @@ from typing import Any
 from _harness import ROOT, argument_parser, figure_line, machine, main_guard
 
 import payplane
-from payplane import Inbox, InboxTransaction, PostbackEvent, SQLiteStore
+from payplane import Inbox, InboxTransaction, OtherEvent, PostbackEvent, SQLiteStore
 from payplane._inbox._codec import event_to_json
 from payplane_paykassma_wavepay import postback_signature
 
@@ -135,7 +135,7 @@ class _Backend:
         """Release what the runs opened."""
 
 
-def _row(verify: Callable[[bytes], PostbackEvent], body: bytes) -> tuple[Any, ...]:
+def _row(verify: Callable[[bytes], PostbackEvent | OtherEvent], body: bytes) -> tuple[Any, ...]:
     # The floor writes the row the inbox writes; its event JSON is made once, up front.
     event = verify(body)
     return (PROVIDER, event.event_key, event.kind.value, body, event_to_json(event))

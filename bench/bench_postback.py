@@ -11,7 +11,15 @@
 payplane's call is ``WavepayProvider.verify_postback(body, {})``: size limit, one parse,
 access key and signature checked over the signed member's raw bytes, then the neutral
 :class:`~payplane.PostbackEvent` built with exact :class:`~payplane.Money` amounts
-(converted amounts stay lazy until read). Run: ``uv run python bench/bench_postback.py``.
+(converted amounts stay lazy until read).
+
+Razorpay, in the same run: ``RazorpayProvider.verify_postback(body, headers)`` of a
+``payment.captured`` and a ``payout.processed`` webhook (the test vectors' bodies: the
+signature header checked in constant time, the JSON parsed, the entity structured, the
+neutral event built with exact amounts), against the **SDK floor**: Razorpay's official
+Python SDK verifying the same signature (``razorpay.Utility().verify_webhook_signature``,
+which takes the body as text, so the baseline decodes it) plus ``json.loads`` of the body.
+Target: at most 1.1x. Run: ``uv run python bench/bench_postback.py``.
 """
 
 # A script: it prints its figures, and its keys are made up.
@@ -24,13 +32,16 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
+import razorpay  # type: ignore[import-untyped] # the SDK ships no type information
 from _harness import ROOT, argument_parser, compare, machine, main_guard, ratios_line
 from pydantic import BaseModel
 
-from payplane import Secret
+from payplane import PostbackEvent, Secret
 from payplane_paykassma_wavepay import WavepayProvider, WavepaySettings
+from payplane_razorpay import RazorpayProvider, RazorpaySettings
 
 VECTORS = ROOT / "providers" / "paykassma_wavepay" / "tests" / "data" / "paykassma_vectors.json"
+RAZORPAY_VECTORS = ROOT / "providers" / "razorpay" / "tests" / "data" / "razorpay_vectors.json"
 
 
 class PydanticBankDetails(BaseModel):
@@ -91,6 +102,32 @@ def seed_postback() -> tuple[bytes, WavepayProvider]:
     return body, WavepayProvider(settings)
 
 
+def razorpay_webhooks() -> list[tuple[str, bytes, dict[str, str], RazorpayProvider]]:
+    """The vectors' compact webhooks: (event, body, headers, a provider that verifies it)."""
+    found = []
+    for vector in json.loads(RAZORPAY_VECTORS.read_text(encoding="utf-8"))["webhook"]:
+        body: bytes = vector["body"].encode()
+        if b"\n" in body:
+            continue  # the pretty-printed vector: Razorpay sends compact JSON
+        settings = RazorpaySettings(
+            key_id="rzp_test_Bench00000001",
+            key_secret=Secret("bench-key-secret-1"),
+            webhook_secret=Secret(vector["secret"]),
+        )
+        headers = {
+            "x-razorpay-signature": vector["signature"],
+            "x-razorpay-event-id": "evt_Bench000000001",
+        }
+        found.append((json.loads(body)["event"], body, headers, RazorpayProvider(settings)))
+    return found
+
+
+def sdk_floor_call(utility: razorpay.Utility, body: bytes, signature: str, secret: str) -> None:
+    """The SDK floor: Razorpay's own verification of the signature, then ``json.loads``."""
+    utility.verify_webhook_signature(body.decode(), signature, secret)
+    json.loads(body)
+
+
 def floor_call(body: bytes, access_key: str, private_key: str) -> None:
     """The floor: parse the body and hash it as a postback signature is computed."""
     json.loads(body)
@@ -148,7 +185,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, candidate, baseline, target, below in figures:
         comparison = compare(candidate, baseline, number=number, rounds=rounds)
         print(ratios_line(name, comparison, stat="min", target=target, below=below), flush=True)
+    run_razorpay(number, rounds)
     return 0
+
+
+def run_razorpay(number: int, rounds: int) -> None:
+    """The Razorpay figures: each compact vector webhook against the SDK floor."""
+    utility = razorpay.Utility()
+    for event_name, body, headers, provider in razorpay_webhooks():
+        signature = headers["x-razorpay-signature"]
+        secret = provider.settings.webhook_secret.reveal()
+        event = provider.verify_postback(body, headers)  # fails loudly if it does not verify
+        assert isinstance(event, PostbackEvent)  # noqa: S101 - a payment event
+        assert utility.verify_webhook_signature(body.decode(), signature, secret)  # noqa: S101
+
+        def candidate(
+            provider: RazorpayProvider = provider,
+            body: bytes = body,
+            headers: dict[str, str] = headers,
+        ) -> None:
+            provider.verify_postback(body, headers)
+
+        def baseline(body: bytes = body, signature: str = signature, secret: str = secret) -> None:
+            sdk_floor_call(utility, body, signature, secret)
+
+        print(f"razorpay: {event_name} webhook, {len(body)} bytes, {number} calls per batch")
+        comparison = compare(candidate, baseline, number=number, rounds=rounds)
+        name = f"razorpay {event_name} webhook verify+parse vs SDK verify+json.loads"
+        print(ratios_line(name, comparison, stat="min", target=1.1), flush=True)
 
 
 if __name__ == "__main__":

@@ -65,14 +65,16 @@ nitpicky = True
 # link to: their names are shown as plain text. (Builtins need no entry: the Python
 # domain never reports them.)
 _EXTERNAL_MODULES = (
-    "collections.abc datetime decimal enum types typing os logging threading attrs httpx pluggy"
-    " stamina starlette"
+    "collections.abc contextvars datetime decimal enum types typing os logging threading attrs"
+    " httpx pluggy opentelemetry stamina starlette"
 )
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...
     (r"py:.*", rf"({'|'.join(map(re.escape, _EXTERNAL_MODULES.split()))})\..*"),
-    # The type variable of the generic status classes is not a documented object.
+    # The type variables of the generic status classes and of flows are not documented
+    # objects.
     (r"py:.*", r"(payplane\._status\.)?S"),
+    (r"py:.*", r"(payplane\._(client|flow)\.)?T"),
 ]
 
 # -- extensions of this site ------------------------------------------------------------

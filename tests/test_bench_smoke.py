@@ -52,6 +52,7 @@ def _check_format(lines: list[str]) -> None:
 
 def test_postback(bench_module: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("pydantic")
+    pytest.importorskip("razorpay")
     lines = _run("bench_postback", capsys)
     _check_format(lines)
     assert _figures(lines) == [
@@ -59,6 +60,8 @@ def test_postback(bench_module: ModuleType, capsys: pytest.CaptureFixture[str]) 
         "postback verify+parse vs pydantic",
         "postback verify+parse vs pydantic+hashes",
         "postback verify+parse+all converted Money vs pydantic",
+        "razorpay payment.captured webhook verify+parse vs SDK verify+json.loads",
+        "razorpay payout.processed webhook verify+parse vs SDK verify+json.loads",
     ]
 
 
@@ -70,6 +73,12 @@ def test_client(bench_module: ModuleType, capsys: pytest.CaptureFixture[str]) ->
         "client withdrawal sync vs raw httpx",
         "client activation async vs raw httpx",
         "client withdrawal async vs raw httpx",
+        "client razorpay deposit sync vs raw httpx",
+        "client razorpay payout sync vs raw httpx",
+        "client razorpay refund sync vs raw httpx",
+        "client razorpay deposit async vs raw httpx",
+        "client razorpay payout async vs raw httpx",
+        "client razorpay refund async vs raw httpx",
     ]
 
 

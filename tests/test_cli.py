@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
@@ -134,11 +135,50 @@ def test_providers_json() -> None:
     assert data["problems"] == []
 
 
-def test_providers_table() -> None:
-    """`providers` prints a table with the provider's row."""
+def test_providers_json_lists_both_providers() -> None:
+    """`providers --json` lists Wavepay and Razorpay with their capabilities."""
+    data = json.loads(run(["providers", "--json"]).output)
+    rows = {r["id"]: r for r in data["providers"]}
+    assert set(rows) >= {PROVIDER, "razorpay"}
+    assert rows["razorpay"]["capabilities"] == [
+        "deposits",
+        "lookups",
+        "postbacks",
+        "refunds",
+        "withdrawals",
+    ]
+    assert rows["razorpay"]["sandbox"] is True
+
+
+def test_providers_json_shows_currencies_by_capability_and_minor_units() -> None:
+    """Each capability's own currencies (Razorpay pays out in INR only) and minor_units."""
+    data = json.loads(run(["providers", "--json"]).output)
+    rows = {r["id"]: r for r in data["providers"]}
+    razorpay = rows["razorpay"]["currencies_by_capability"]
+    assert list(razorpay) == rows["razorpay"]["capabilities"]
+    assert razorpay["withdrawals"] == ["INR"]
+    assert razorpay["deposits"] == rows["razorpay"]["currencies"]
+    assert len(razorpay["deposits"]) == 127  # Razorpay's table, less the retired HRK
+    assert rows[PROVIDER]["currencies_by_capability"] == {
+        "activation": ["MMK"],
+        "deposits": ["MMK"],
+        "postbacks": ["MMK"],
+        "withdrawals": ["MMK"],
+    }
+    assert (rows["razorpay"]["minor_units"], rows[PROVIDER]["minor_units"]) == (True, False)
+
+
+def test_providers_text() -> None:
+    """`providers` prints each provider's capabilities grouped by currencies, under 100 columns."""
     result = run(["providers"])
     assert result.exit_code == 0
-    assert PROVIDER in result.output.splitlines()[2]
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{PROVIDER}  Paykassma Wavepay ")
+    assert "  activation, deposits, postbacks, withdrawals  MMK" in lines
+    assert "  deposits, lookups, postbacks, refunds  127 currencies (AED, ALL, AMD, … ZMW)" in lines
+    assert "  withdrawals                            INR" in lines
+    assert "  amounts: in minor units, each within its currency's ISO 4217 exponent" in lines
+    assert max(len(line) for line in lines) < 100
 
 
 def test_version() -> None:
@@ -361,7 +401,9 @@ def test_sign_writes_keys_only_to_the_file(signed: Path) -> None:
     assert KEYS["postback_access_key"] in signed.read_text()
     payplane_settings = payplane.client(PROVIDER, SETTINGS)
     with payplane_settings as client:
-        assert client.verify_postback(signed.read_bytes()).amount == payplane.Money(6000, "MMK")
+        event = client.verify_postback(signed.read_bytes())
+    assert isinstance(event, payplane.PostbackEvent)
+    assert event.amount == payplane.Money(6000, "MMK")
 
 
 def test_verify_json(signed: Path) -> None:
@@ -646,3 +688,49 @@ def test_sandbox_serve_runs_until_interrupted() -> None:
     assert state["balance"] == 1_000_000
     assert info["settings"]["api_host"] == info["url"]
     assert no_secrets(json.dumps(info), out, err)
+
+
+def test_sandbox_serve_without_a_postback_url_says_nothing_was_sent() -> None:
+    """Without --postback-url the postbacks are said to be not sent, and no attempt counted.
+
+    The client settings are printed one a line.
+    """
+    env = {**os.environ, **ENV}
+    with subprocess.Popen(
+        [sys.executable, "-m", "payplane", "sandbox", "serve", PROVIDER, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        started: list[str] = []
+        while (line := process.stdout.readline()) not in {"", "Press Ctrl+C to stop.\n"}:
+            started.append(line)
+        url = started[0].split(" on ", 1)[1].strip()
+        settings = {**KEYS, "api_host": url, "plugin_host": f"{url}/plugin"}
+        with payplane.client(PROVIDER, settings) as client:
+            client.activate_deposit(
+                payplane.ActivationRequest(
+                    customer_id="55", amount=payplane.Money(6000, "MMK"), transaction_id="1"
+                )
+            )
+        deliveries: list[dict[str, Any]] = []
+        for _ in range(250):  # a poll, not a timed assert: the log fills within moments
+            deliveries = httpx.get(f"{url}/_sandbox/deliveries", timeout=5).json()
+            if len(deliveries) == 2:  # the sandbox sends each postback twice
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert [line.strip() for line in started if "postbacks" in line] == [
+        "postbacks        not sent (no --postback-url); the delivery log lists each"
+    ]
+    assert [(d["attempt"], d["sent"]) for d in deliveries] == [(0, False), (0, False)]
+    assert out.strip().splitlines()[-1] == "Stopped. 2 postback(s) not sent (no --postback-url)."
+    assert "logged only" not in "".join(started) + out
+    assert started[1:3] == [
+        f"  client settings  api_host={url}\n",
+        f"                   plugin_host={url}/plugin\n",
+    ]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import payplane
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PLUGIN = '''
@@ -128,7 +130,7 @@ def test_built_distribution_is_discovered(venv_python: Path) -> None:
     problems = {name: (dist, reason) for name, dist, reason in report["problems"]}
     assert problems["tmp_broken"][0] == "tmp-psp 1.2.3"
     assert "broken on purpose" in problems["tmp_broken"][1]
-    assert "plugin API version 2" in problems["tmp_psp"][1]
+    assert f"plugin API version {payplane.PLUGIN_API_VERSION + 1}" in problems["tmp_psp"][1]
     assert len(report["warnings"]) == 2
 
 

@@ -90,6 +90,14 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def suite(venv: Path, cwd: Path, provider: str) -> tuple[int, dict[str, str | None]]:
     """Run the contract suite for *provider*: exit code and {test name: failure or None}."""
+    result, outcomes = suite_run(venv, cwd, provider)
+    return result.returncode, outcomes
+
+
+def suite_run(
+    venv: Path, cwd: Path, provider: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str | None]]:
+    """Run the contract suite for *provider*: the process and {test name: failure or None}."""
     report = cwd / f"{provider}.xml"
     result = run(
         venv,
@@ -107,7 +115,7 @@ def suite(venv: Path, cwd: Path, provider: str) -> tuple[int, dict[str, str | No
         failure = case.find("failure")
         outcomes[case.attrib["name"]] = None if failure is None else failure.attrib["message"]
     assert outcomes, result.stdout + result.stderr
-    return result.returncode, outcomes
+    return result, outcomes
 
 
 def failures(outcomes: dict[str, str | None]) -> dict[str, str]:
@@ -121,8 +129,8 @@ def test_acmepay_is_discovered(kit: tuple[Path, Path]) -> None:
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
     rows = {row["id"]: row for row in listed["providers"]}
-    assert rows["acmepay"]["version"] == "1.0.0"
-    assert rows["acmepay"]["capabilities"] == ["deposits", "postbacks"]
+    assert rows["acmepay"]["version"] == "2.0.0"
+    assert rows["acmepay"]["capabilities"] == ["deposits", "lookups", "postbacks", "refunds"]
     assert listed["problems"] == []
 
 
@@ -152,7 +160,7 @@ def test_broken_capability_fails_for_the_stub(kit: tuple[Path, Path]) -> None:
     failed = failures(outcomes)
     assert code == 1
     message = failed["test_declared_operations_are_implemented"]
-    assert "declares withdrawals but build_withdrawal() raised NotImplementedError" in message
+    assert "declares withdrawals but create_withdrawal() raised NotImplementedError" in message
     assert "drop Capability.WITHDRAWALS from the ProviderSpec" in message
     assert (
         "lack: a RecordedAnswer with a WithdrawalRequest"
@@ -199,3 +207,121 @@ def test_plugin_is_inert_without_the_option(kit: tuple[Path, Path]) -> None:
     )
     probe = run(venv, "python", "-c", code, cwd=cwd)
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+# -- a plugin API 1 provider: AcmePay as payplane 0.1 shipped it -------------------------
+
+V1_FIXTURE = ROOT / "tests" / "fixtures" / "acmepay_v1"
+V1_SETTINGS = {
+    "api_key": "acme-test-api-key-0001",
+    "webhook_secret": "acme-test-webhook-secret-0001",
+}
+
+
+@pytest.fixture(scope="module")
+def kit_v1(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(venv, folder)``: examples/acmepay as payplane 0.1 had it (plugin API 1), installed."""
+    work = tmp_path_factory.mktemp("kit_v1")
+    copy = work / "src" / "acmepay_v1"
+    shutil.copytree(V1_FIXTURE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    venv = make_venv(work, copy, "pytest", "hypothesis")
+    empty = work / "run"
+    empty.mkdir()
+    return venv, empty
+
+
+def test_v1_fixture_is_acmepay_as_shipped() -> None:
+    """The fixture is byte for byte the version-1 AcmePay: build/parse methods, no flows."""
+    provider = (V1_FIXTURE / "src" / "payplane_acmepay" / "_provider.py").read_text()
+    assert "def build_deposit(" in provider
+    assert "def parse_deposit(" in provider
+    assert "def start_deposit(" not in provider
+
+
+def test_v1_provider_loads_with_a_deprecation_warning(kit_v1: tuple[Path, Path]) -> None:
+    """It is listed without a problem, and a client for it warns once that it runs as v1."""
+    venv, cwd = kit_v1
+    listed = run(venv, "payplane", "providers", "--json", cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["id"] for row in json.loads(listed.stdout)["providers"]] == ["acmepay"]
+    assert json.loads(listed.stdout)["problems"] == []
+    code = (
+        "import json, warnings, payplane\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    payplane.client('acmepay', {V1_SETTINGS!r})\n"
+        f"    payplane.client('acmepay', {V1_SETTINGS!r})\n"
+        "print(json.dumps([[w.category.__name__, str(w.message)] for w in seen]))\n"
+    )
+    probe = run(venv, "python", "-c", code, cwd=cwd)
+    assert probe.returncode == 0, probe.stderr
+    ((category, message),) = json.loads(probe.stdout)
+    assert category == "PluginDeprecationWarning"
+    assert "'acmepay' declares plugin API version 2 but implements version 1" in message
+
+
+def test_v1_provider_passes_its_contract_suite(kit_v1: tuple[Path, Path]) -> None:
+    """`pytest --payplane-provider=acmepay` passes for the v1 provider, warning it is v1."""
+    venv, cwd = kit_v1
+    result, outcomes = suite_run(venv, cwd, "acmepay")
+    assert failures(outcomes) == {}
+    assert result.returncode == 0
+    assert outcomes["test_async_client_agrees"] is None
+    assert "PluginDeprecationWarning" in result.stdout
+
+
+def test_v1_provider_own_tests_pass(kit_v1: tuple[Path, Path]) -> None:
+    """The v1 distribution's own tests/test_contract.py passes, unchanged."""
+    venv, cwd = kit_v1
+    tests = cwd.parent / "src" / "acmepay_v1" / "tests"
+    result = run(venv, "pytest", "-p", "no:cacheprovider", "-q", str(tests), cwd=cwd)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
+
+
+# -- a real provider from outside the workspace: Razorpay ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def kit_razorpay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(venv, folder)``: providers/razorpay copied out (without its tests) and installed."""
+    work = tmp_path_factory.mktemp("kit_razorpay")
+    copy = work / "src" / "razorpay"
+    shutil.copytree(
+        ROOT / "providers" / "razorpay",
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "tests"),
+    )
+    venv = make_venv(work, copy, "pytest", "hypothesis")
+    empty = work / "run"
+    empty.mkdir()
+    return venv, empty
+
+
+def test_razorpay_passes_contract_suite_from_an_empty_folder(
+    kit_razorpay: tuple[Path, Path],
+) -> None:
+    """`pytest --payplane-provider=razorpay` in an empty folder runs the whole suite: it passes.
+
+    The multi-step checks ran rather than skipped: every recorded flow parsed, through
+    both clients, and a lost payout or refund answer was an unknown outcome.
+    """
+    venv, cwd = kit_razorpay
+    result, outcomes = suite_run(venv, cwd, "razorpay")
+    assert failures(outcomes) == {}, result.stdout[-3000:]
+    assert result.returncode == 0
+    report = ET.parse(cwd / "razorpay.xml").getroot()  # noqa: S314 - our own pytest's report
+    skipped = {
+        case.attrib["name"] for case in report.iter("testcase") if case.find("skipped") is not None
+    }
+    # Razorpay signs the whole body, so there is no unsigned byte to try.
+    assert skipped == {"test_unsigned_postback_bytes_cannot_forge_events"}
+    for check in (
+        "test_recorded_answers_parse",
+        "test_async_client_agrees",
+        "test_lost_answer_is_unknown_outcome",
+        "test_generated_requests_build",
+        "test_money_is_exact",
+        "test_unsigned_headers_cannot_forge_events",
+    ):
+        assert check in outcomes

@@ -186,5 +186,6 @@ def test_secret_echoed_in_an_unsigned_member_is_scrubbed_from_the_stored_event(
     assert record is not None
     assert ACCESS_KEY not in json.dumps(record.event_data)
     assert ACCESS_KEY.encode() not in record.body
+    assert isinstance(record.event, PostbackEvent)
     assert record.event.customer_id == "***"
     assert record.event.raw["note"] == {"again": ["key=***"]}

@@ -1,7 +1,8 @@
 """The "Write a provider" guide, executed: its files written, its commands run.
 
-The files are the guide's ``code-block`` blocks with a ``:caption:`` (the path); the
-commands are the ``$`` lines of its ``console`` blocks, run verbatim by bash. Offline
+The files are the guide's ``code-block`` blocks with a ``:caption:`` (the path), and its
+``literalinclude`` blocks with one (the example distribution's files, included whole);
+the commands are the ``$`` lines of its ``console`` blocks, run verbatim by bash. Offline
 and unpublished, a few programs are stand-ins (defined below, before the commands):
 ``python -m venv`` makes the venv with uv and gives it a ``pip`` that installs with uv
 (payplane from this checkout; ``build`` and ``twine`` are not needed), ``python -m
@@ -26,6 +27,9 @@ GUIDE = ROOT / "docs" / "howto" / "write-a-provider.md"
 FILE_BLOCK = re.compile(
     r"```\{code-block\} \w+\n:caption: (?P<path>\S+)\n\n(?P<text>.*?)\n```", re.DOTALL
 )
+INCLUDE_BLOCK = re.compile(r"```\{literalinclude\} (?P<source>\S+)\n(?P<options>(?::.*\n)*)```")
+CAPTION = re.compile(r"^:caption: (?P<path>\S+)$", re.MULTILINE)
+EXAMPLE = ROOT / "examples" / "acmepay"
 CONSOLE_BLOCK = re.compile(r"```console\n(?P<text>.*?)\n```", re.DOTALL)
 
 STAND_INS = textwrap.dedent(
@@ -55,8 +59,23 @@ STAND_INS = textwrap.dedent(
 
 
 def guide_files(text: str) -> dict[str, str]:
-    """The files the guide shows, by path."""
-    return {match["path"]: match["text"] + "\n" for match in FILE_BLOCK.finditer(text)}
+    """The files the guide shows whole, by path."""
+    files = {match["path"]: match["text"] + "\n" for match in FILE_BLOCK.finditer(text)}
+    for match in INCLUDE_BLOCK.finditer(text):
+        caption = CAPTION.search(match["options"])
+        if caption is not None:
+            source = (GUIDE.parent / match["source"]).resolve()
+            files[caption["path"]] = source.read_text(encoding="utf-8")
+    return files
+
+
+def included_sources(text: str) -> dict[str, Path]:
+    """The guide's whole-file includes: caption path -> the file it shows."""
+    return {
+        caption["path"]: (GUIDE.parent / match["source"]).resolve()
+        for match in INCLUDE_BLOCK.finditer(text)
+        if (caption := CAPTION.search(match["options"])) is not None
+    }
 
 
 def guide_commands(text: str) -> list[str]:
@@ -73,17 +92,29 @@ def test_guide_shows_the_whole_distribution() -> None:
     """The guide's files are a whole provider distribution, its commands the whole path."""
     text = GUIDE.read_text(encoding="utf-8")
     assert sorted(guide_files(text)) == [
+        "README.md",
         "pyproject.toml",
-        "src/payplane_minipay/__init__.py",
-        "src/payplane_minipay/_plugin.py",
-        "src/payplane_minipay/_provider.py",
-        "src/payplane_minipay/_samples.py",
+        "src/payplane_acmepay/__init__.py",
+        "src/payplane_acmepay/_plugin.py",
+        "src/payplane_acmepay/_provider.py",
+        "src/payplane_acmepay/_samples.py",
         "tests/test_contract.py",
     ]
     commands = guide_commands(text)
-    assert commands[0] == "mkdir payplane-minipay && cd payplane-minipay"
-    assert "pytest --payplane-provider=minipay" in commands
+    assert commands[0] == "mkdir payplane-acmepay && cd payplane-acmepay"
+    assert "pytest --payplane-provider=acmepay" in commands
     assert commands[-1] == "twine upload dist/*"
+
+
+def test_guide_shows_examples_acmepay() -> None:
+    """Each file the guide shows whole is the example's file at the same path."""
+    text = GUIDE.read_text(encoding="utf-8")
+    sources = included_sources(text)
+    assert sources
+    for path, source in sources.items():
+        assert source == (EXAMPLE / path).resolve(), path
+    python = {str(p.relative_to(EXAMPLE)) for p in EXAMPLE.rglob("*.py")}
+    assert python <= set(sources)
 
 
 def test_guide_runs(tmp_path: Path) -> None:
@@ -124,15 +155,23 @@ def test_guide_runs(tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "minipay" in output.split(">>> payplane providers")[1].split(">>>")[0]
+    assert "acmepay" in output.split(">>> payplane providers")[1].split(">>>")[0]
     runs = re.findall(r"(\d+) passed", output)
     assert len(runs) == 3, output[-4000:]  # the plugin, the subclass, the built wheel
     assert all(int(count) >= 15 for count in runs)
-    assert "would upload: dist/payplane_minipay-0.1.0" in output
-    assert (work / "payplane-minipay" / "dist" / "payplane_minipay-0.1.0-py3-none-any.whl").exists()
+    assert "would upload: dist/payplane_acmepay-2.0.0" in output
+    assert (work / "payplane-acmepay" / "dist" / "payplane_acmepay-2.0.0-py3-none-any.whl").exists()
 
 
-@pytest.mark.parametrize("path", ["src/payplane_minipay/_provider.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "src/payplane_acmepay/_plugin.py",
+        "src/payplane_acmepay/_provider.py",
+        "src/payplane_acmepay/_samples.py",
+        "tests/test_contract.py",
+    ],
+)
 def test_guide_code_is_importable_python(path: str) -> None:
     """The guide's Python compiles (a syntax slip fails here before the slow test)."""
     compile(guide_files(GUIDE.read_text(encoding="utf-8"))[path], path, "exec")

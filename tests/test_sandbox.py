@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import attrs
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ import payplane
 from payplane import Money, WithdrawalRequest
 from payplane._sandbox import (
     Deliverer,
+    DeliveryCounts,
     DeliveryPolicy,
     FaultConfig,
     RunningSandbox,
@@ -306,6 +308,72 @@ def test_deliverer_logs_unreachable_receiver() -> None:
         deliverer.close()
     assert [d.status for d in deliverer.log] == [None] * FAST.attempts
     assert all("ConnectError" in (d.error or "") for d in deliverer.log)
+
+
+def test_deliverer_counts_what_it_did(
+    receiver: tuple[ServerThread, list[bytes], list[int]],
+) -> None:
+    """Counts come from the log: postbacks, deliveries, and only the requests really made."""
+    server, _, fail_first = receiver
+    fail_first[0] = 1
+    deliverer = Deliverer(f"{server.url}/hook", FAST)
+    try:
+        deliverer.submit(b"{}", label="first")
+        deliverer.submit(b"{}", label="second")
+        assert deliverer.wait_idle(5)
+    finally:
+        deliverer.close()
+    assert deliverer.counts() == DeliveryCounts(
+        postbacks=2, delivered=2, attempts=3, not_accepted=0, not_sent=0
+    )
+
+
+def test_refused_delivery_is_logged_as_text(
+    receiver: tuple[ServerThread, list[bytes], list[int]],
+) -> None:
+    """A refusal's error shows the status and the answer as text, not a bytes repr."""
+    server, _, fail_first = receiver
+    fail_first[0] = 100
+    deliverer = Deliverer(f"{server.url}/hook", attrs.evolve(FAST, attempts=1))
+    try:
+        deliverer.submit(b"{}", label="test")
+        assert deliverer.wait_idle(5)
+    finally:
+        deliverer.close()
+    assert [d.error for d in deliverer.log] == ['not accepted: HTTP 503: {"status":"error"}']
+    assert deliverer.counts().not_accepted == 1
+
+
+def test_without_a_url_nothing_is_sent_and_no_attempt_counted() -> None:
+    """With no postback URL each postback gets one 'not sent' entry, and counts no attempt."""
+    deliverer = Deliverer(None, FAST)
+    try:
+        for label in ("a", "b", "c"):
+            deliverer.submit(b"{}", label=label)
+        assert deliverer.wait_idle(5)
+    finally:
+        deliverer.close()
+    assert [(d.attempt, d.sent, d.status, d.accepted) for d in deliverer.log] == [
+        (0, False, None, False)
+    ] * 3
+    assert [d.to_dict()["sent"] for d in deliverer.log] == [False] * 3
+    assert deliverer.counts() == DeliveryCounts(
+        postbacks=3, delivered=0, attempts=0, not_accepted=0, not_sent=3
+    )
+
+
+def test_postbacks_queued_at_close_count_as_not_sent(
+    receiver: tuple[ServerThread, list[bytes], list[int]],
+) -> None:
+    """A postback still waiting for its turn when the deliverer stops was never sent."""
+    server, bodies, _ = receiver
+    deliverer = Deliverer(f"{server.url}/hook", FAST)
+    deliverer.submit(b"{}", label="later", delay=60)
+    deliverer.close()
+    assert bodies == []
+    assert deliverer.counts() == DeliveryCounts(
+        postbacks=1, delivered=0, attempts=0, not_accepted=0, not_sent=1
+    )
 
 
 def test_call_later_runs_on_the_delivery_thread() -> None:

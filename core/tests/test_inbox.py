@@ -85,6 +85,7 @@ def test_first_delivery_is_applied(
     assert record is not None
     assert record.state is RecordState.APPLIED
     assert record.attempts == 1
+    assert isinstance(record.event, PostbackEvent)
     assert record.event.amount == payplane.Money("10.5", "USD")
 
 

@@ -187,7 +187,9 @@ def test_version_1_is_migrated_in_place_keeping_every_record(
         assert applied.kind == "deposit"
         assert applied.headers == {}
         assert failed.next_attempt_at is None
-        assert applied.event.amount == payplane.Money("10.5", "USD")
+        event = applied.event
+        assert isinstance(event, payplane.PostbackEvent)
+        assert event.amount == payplane.Money("10.5", "USD")
         [refused] = store.rejected()
         assert (refused.provider, refused.account, refused.error) == (
             "fakepsp",

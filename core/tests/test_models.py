@@ -223,7 +223,9 @@ def test_events_stored_before_unsigned_existed_still_load() -> None:
     """Stored data without an "unsigned" member loads, with nothing named."""
     data = event_to_dict(event(unsigned={"customer_id"}))
     del data["unsigned"]
-    assert event_from_dict(data).unsigned == frozenset()
+    loaded = event_from_dict(data)
+    assert isinstance(loaded, PostbackEvent)
+    assert loaded.unsigned == frozenset()
 
 
 @pytest.mark.parametrize("stored", ["customer_id", [1], ["label"], {"a": 1}])

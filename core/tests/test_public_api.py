@@ -8,17 +8,20 @@ import sys
 import pytest
 
 import payplane
+import payplane.contrib.opentelemetry
 import payplane.exceptions
 import payplane.hookspecs
 
 EXPECTED = [
     "PLUGIN_API_VERSION",
+    "SUPPORTED_PLUGIN_API_VERSIONS",
     "ActivationOutcome",
     "ActivationProvider",
     "ActivationRequest",
     "ActivationResult",
     "AsyncClient",
     "Backoff",
+    "Beneficiary",
     "Capability",
     "Client",
     "Currency",
@@ -26,17 +29,24 @@ EXPECTED = [
     "DepositRequest",
     "DepositStart",
     "DepositStatus",
+    "Flow",
     "HttpRequest",
     "HttpResponse",
     "Inbox",
     "InboxRecord",
     "InboxTransaction",
     "LoadProblem",
+    "LookupProvider",
+    "LookupRequest",
+    "LookupResult",
     "MappedStatus",
     "MemoryStore",
     "Money",
     "NeutralStatus",
+    "OtherEvent",
     "PaymentDetails",
+    "PaymentKind",
+    "PluginDeprecationWarning",
     "PluginLoadWarning",
     "PostbackAnswer",
     "PostbackEvent",
@@ -47,6 +57,10 @@ EXPECTED = [
     "ProviderSpec",
     "PruneResult",
     "RecordState",
+    "RefundProvider",
+    "RefundRequest",
+    "RefundResult",
+    "RefundStatus",
     "Registry",
     "RejectedPostback",
     "RetryPolicy",
@@ -92,8 +106,22 @@ def test_every_name_is_exported() -> None:
 
 def test_submodule_all_sorted() -> None:
     """The public submodules keep a sorted __all__ too."""
-    for module in (payplane.exceptions, payplane.hookspecs):
+    for module in (payplane.exceptions, payplane.hookspecs, payplane.contrib.opentelemetry):
         assert module.__all__ == _isort_style(module.__all__)
+
+
+def test_opentelemetry_integration_api_is_pinned() -> None:
+    """payplane.contrib.opentelemetry exports exactly its documented names, all resolvable."""
+    module = payplane.contrib.opentelemetry
+    assert module.__all__ == [
+        "INSTRUMENTATION_NAME",
+        "METRICS",
+        "PLUGIN_NAME",
+        "Instrumentation",
+        "instrument",
+    ]
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
 
 
 def test_import_and_listing_do_not_import_httpx() -> None:

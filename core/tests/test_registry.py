@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import types
+import warnings
 
+import httpx
 import payplane_fakepsp
 import pytest
 
@@ -173,3 +175,125 @@ def test_non_iso_currency_in_spec_refused() -> None:
     """A provider declares ISO 4217 currencies only."""
     with pytest.raises(ConfigurationError, match="BTC"):
         _spec(currencies={"BTC"})
+
+
+# -- plugin API versions ---------------------------------------------------------------
+
+
+class V1Fake:
+    """FakePSP as a plugin API 1 object: ``build_x``/``parse_x`` pairs, no flows."""
+
+    def __init__(self, settings: payplane_fakepsp.FakeSettings) -> None:
+        self._impl = payplane_fakepsp.FakeProvider(settings)
+
+    def build_deposit(self, request: payplane.DepositRequest) -> payplane.HttpRequest | None:
+        return self._impl.build_deposit(request)
+
+    def parse_deposit(
+        self, request: payplane.DepositRequest, response: payplane.HttpResponse | None
+    ) -> payplane.DepositStart:
+        return self._impl.parse_deposit(request, response)
+
+    def build_withdrawal(self, request: payplane.WithdrawalRequest) -> payplane.HttpRequest:
+        return self._impl.build_withdrawal(request)
+
+    def parse_withdrawal(
+        self, request: payplane.WithdrawalRequest, response: payplane.HttpResponse
+    ) -> payplane.WithdrawalResult:
+        return self._impl.parse_withdrawal(request, response)
+
+
+_SETTINGS = {"base_url": "https://fakepsp.test", "api_key": "a" * 9, "webhook_secret": "b" * 9}
+_V1_CAPABILITIES = {Capability.DEPOSITS, Capability.WITHDRAWALS}
+
+
+def _withdraw(client: payplane.Client) -> payplane.WithdrawalResult:
+    request = payplane.WithdrawalRequest(
+        customer_id="u1", amount=payplane.Money("5", "USD"), account_number="0123"
+    )
+    return client.create_withdrawal(request)
+
+
+def _transport() -> httpx.MockTransport:
+    return httpx.MockTransport(lambda _request: httpx.Response(200, json={"status": "queued"}))
+
+
+def test_version_1_loads_with_a_deprecation_warning() -> None:
+    """A provider declaring plugin API 1 loads, warned, and its build/parse pairs work."""
+    registry = payplane.Registry(autoload=False)
+    plugin = _plugin(_spec(api_version=1, capabilities=_V1_CAPABILITIES, factory=V1Fake))
+    with pytest.warns(payplane.PluginDeprecationWarning, match="plugin API version 1"):
+        registry.register(plugin, name="old")
+    assert not registry.problems
+    with registry.client("other", _SETTINGS, transport=_transport()) as client:
+        result = _withdraw(client)
+    assert result.status.status is payplane.WithdrawalStatus.PENDING
+
+
+def test_version_1_cannot_declare_what_it_did_not_have() -> None:
+    """Lookups and refunds came with version 2: a version-1 provider declaring one is refused."""
+    registry = payplane.Registry(autoload=False)
+    capabilities = {*_V1_CAPABILITIES, Capability.LOOKUPS}
+    plugin = _plugin(_spec(api_version=1, capabilities=capabilities, factory=V1Fake))
+    with pytest.warns(payplane.PluginDeprecationWarning):
+        registry.register(plugin, name="old")
+    with pytest.raises(ConfigurationError, match="lookups, which plugin API version 1"):
+        registry.client("other", _SETTINGS)
+
+
+def test_version_2_loads_silently() -> None:
+    """A version-2 provider loads and runs without any warning."""
+    registry = payplane.Registry(autoload=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        registry.register(payplane_fakepsp, name="fakepsp")
+        with registry.client("fakepsp", _SETTINGS, transport=_transport()) as client:
+            _withdraw(client)
+    assert registry.providers()["fakepsp"].api_version == 2
+
+
+def test_version_2_declared_by_a_version_1_object_runs_as_version_1() -> None:
+    """payplane 0.1's providers declared PLUGIN_API_VERSION, now 2: detected, warned once."""
+    registry = payplane.Registry(autoload=False)
+    registry.register(_plugin(_spec(capabilities=_V1_CAPABILITIES, factory=V1Fake)), name="o")
+    with pytest.warns(payplane.PluginDeprecationWarning, match="implements version 1") as seen:
+        first = registry.client("other", _SETTINGS, transport=_transport())
+    assert len(seen) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = registry.client("other", _SETTINGS, transport=_transport())
+    for client in (first, second):
+        with client:
+            assert _withdraw(client).reference
+
+
+def test_a_half_migrated_object_is_refused() -> None:
+    """Declaring version 2 with one capability as a flow and another as build/parse: refused."""
+
+    class Half(V1Fake):
+        def start_deposit(self, request: payplane.DepositRequest) -> payplane.Flow[object]:
+            yield from ()
+            return self._impl.parse_deposit(request, None)
+
+    registry = payplane.Registry(autoload=False)
+    registry.register(_plugin(_spec(capabilities=_V1_CAPABILITIES, factory=Half)), name="half")
+    with pytest.raises(ConfigurationError, match="does not implement WithdrawalProvider"):
+        registry.client("other", _SETTINGS)
+
+
+def test_version_3_is_skipped_with_the_reason() -> None:
+    """A provider for a plugin API this payplane does not know is skipped, saying which it knows."""
+    registry = payplane.Registry(autoload=False)
+    with pytest.warns(payplane.PluginLoadWarning):
+        registry.register(_plugin(_spec(api_version=3)), name="future")
+    (problem,) = registry.problems
+    assert problem.reason == (
+        "provider 'other' declares plugin API version 3; this payplane supports versions 1, 2"
+    )
+    assert "other" not in registry.providers()
+
+
+def test_supported_versions_are_published() -> None:
+    """SUPPORTED_PLUGIN_API_VERSIONS holds the current version and version 1."""
+    assert frozenset({1, payplane.PLUGIN_API_VERSION}) == payplane.SUPPORTED_PLUGIN_API_VERSIONS
+    assert issubclass(payplane.PluginDeprecationWarning, DeprecationWarning)

@@ -6,18 +6,27 @@ The public API is what ``__all__`` lists; everything in ``payplane._*`` is priva
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
+from payplane._flow import Flow
 from payplane._http import HttpRequest, HttpResponse, PostbackAnswer
 from payplane._models import (
     ActivationRequest,
     ActivationResult,
+    Beneficiary,
     DepositRequest,
     DepositStart,
+    LookupRequest,
+    LookupResult,
+    OtherEvent,
     PaymentDetails,
+    PaymentKind,
     PostbackEvent,
     PostbackKind,
     PostbackTransaction,
+    RefundRequest,
+    RefundResult,
     WithdrawalRequest,
     WithdrawalResult,
     new_reference,
@@ -27,17 +36,25 @@ from payplane._protocols import (
     ActivationProvider,
     Capability,
     DepositProvider,
+    LookupProvider,
     PostbackProvider,
+    RefundProvider,
     WithdrawalProvider,
 )
 from payplane._registry import LoadProblem, PluginLoadWarning, Registry, default_registry
 from payplane._secrets import Secret, redact, secret_field, secret_values
-from payplane._spec import PLUGIN_API_VERSION, ProviderSpec
+from payplane._spec import (
+    PLUGIN_API_VERSION,
+    SUPPORTED_PLUGIN_API_VERSIONS,
+    PluginDeprecationWarning,
+    ProviderSpec,
+)
 from payplane._status import (
     ActivationOutcome,
     DepositStatus,
     MappedStatus,
     NeutralStatus,
+    RefundStatus,
     StatusMap,
     WithdrawalStatus,
 )
@@ -62,12 +79,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "SUPPORTED_PLUGIN_API_VERSIONS",
     "ActivationOutcome",
     "ActivationProvider",
     "ActivationRequest",
     "ActivationResult",
     "AsyncClient",
     "Backoff",
+    "Beneficiary",
     "Capability",
     "Client",
     "Currency",
@@ -75,17 +94,24 @@ __all__ = [
     "DepositRequest",
     "DepositStart",
     "DepositStatus",
+    "Flow",
     "HttpRequest",
     "HttpResponse",
     "Inbox",
     "InboxRecord",
     "InboxTransaction",
     "LoadProblem",
+    "LookupProvider",
+    "LookupRequest",
+    "LookupResult",
     "MappedStatus",
     "MemoryStore",
     "Money",
     "NeutralStatus",
+    "OtherEvent",
     "PaymentDetails",
+    "PaymentKind",
+    "PluginDeprecationWarning",
     "PluginLoadWarning",
     "PostbackAnswer",
     "PostbackEvent",
@@ -96,6 +122,10 @@ __all__ = [
     "ProviderSpec",
     "PruneResult",
     "RecordState",
+    "RefundProvider",
+    "RefundRequest",
+    "RefundResult",
+    "RefundStatus",
     "Registry",
     "RejectedPostback",
     "RetryPolicy",
@@ -124,6 +154,10 @@ __all__ = [
 # and its ASGI app Starlette: importing them on first use keeps `import payplane` and
 # listing providers cheap (see the cold-start benchmark), and the extras optional:
 # without one, its names are stand-ins that say which extra to install when used.
+# A library's loggers stay silent until the application configures logging (the logging
+# HOWTO's advice): no record of payplane's is printed by Python's last-resort handler.
+logging.getLogger("payplane").addHandler(logging.NullHandler())
+
 _LAZY = {
     "AsyncClient": "_client",
     "Client": "_client",

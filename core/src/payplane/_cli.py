@@ -31,6 +31,7 @@ import attrs
 import click
 
 from payplane._cli_settings import env_name, parse_pairs, read_settings, secret_texts
+from payplane._models import OtherEvent
 from payplane._registry import PluginLoadWarning, Registry, default_registry
 from payplane._secrets import redact
 from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProviderError
@@ -38,13 +39,14 @@ from payplane.exceptions import ConfigurationError, PayplaneError, UnknownProvid
 if TYPE_CHECKING:
     from payplane._inbox import Inbox, InboxRecord, InboxTransaction, RejectedPostback, Store
     from payplane._models import PostbackEvent
+    from payplane._sandbox import DeliveryCounts
+    from payplane._spec import ProviderSpec
 
 __all__ = ["cli", "main"]
 
 DEBUG_ENV = "PAYPLANE_DEBUG"
 INBOX_POSTGRES_ENV = "PAYPLANE_INBOX_POSTGRES"
 DEFAULT_SANDBOX_PORT = 8765
-DEFAULT_DEMO_PROVIDER = "paykassma_wavepay"
 
 _SECRETS: set[str] = set()
 """Values no output may show: every secret setting or key a command read."""
@@ -222,12 +224,60 @@ def cli() -> None:
     """
 
 
+_LISTED_CODES = 6
+"""A currency list longer than this is shown by count, first and last codes."""
+
+
+def _codes_text(codes: Iterable[str]) -> str:
+    listed = sorted(codes)
+    if len(listed) <= _LISTED_CODES:
+        return ", ".join(listed) or "none"
+    return f"{len(listed)} currencies ({', '.join(listed[:3])}, … {listed[-1]})"
+
+
+def _provider_row(spec: ProviderSpec, *, version: str | None, sandbox: bool) -> dict[str, object]:
+    """One provider as ``providers --json`` shows it."""
+    capabilities = sorted(spec.capabilities, key=lambda c: c.value)
+    return {
+        "id": spec.id,
+        "name": spec.display_name,
+        "version": version,
+        "capabilities": [c.value for c in capabilities],
+        "currencies": sorted(spec.currencies),
+        "currencies_by_capability": {c.value: sorted(spec.currencies_for(c)) for c in capabilities},
+        "minor_units": spec.minor_units,
+        "sandbox": sandbox,
+    }
+
+
+def _provider_lines(row: Mapping[str, Any]) -> list[str]:
+    """One provider as ``providers`` prints it: a heading, then capabilities by currencies."""
+    from payplane._sandbox_table import render_table  # noqa: PLC0415 - standard library only
+
+    version = row["version"] or "version unknown"
+    sandbox = "sandbox installed" if row["sandbox"] else "no sandbox"
+    lines = [f"{row['id']}  {row['name']} {version}, {sandbox}"]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for capability, codes in row["currencies_by_capability"].items():
+        groups.setdefault(tuple(codes), []).append(capability)
+    rows = [[", ".join(names), _codes_text(codes)] for codes, names in groups.items()]
+    lines += ["  " + line for line in render_table(["capabilities", "currencies"], rows)]
+    if row["minor_units"]:
+        lines.append("  amounts: in minor units, each within its currency's ISO 4217 exponent")
+    else:
+        lines.append("  amounts: as the provider writes them (no minor-unit check)")
+    return lines
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def providers(*, as_json: bool) -> None:
-    """List installed providers: id, version, capabilities, sandbox, and load problems.
+    """List installed providers: capabilities, their currencies, version, sandbox, problems.
 
-    Exits 0 even when a plugin failed to load; its problem is listed.
+    Each capability is shown with the currencies it moves (a provider may pay out in
+    fewer currencies than it takes deposits in), and whether amounts must fit each
+    currency's minor unit. Exits 0 even when a plugin failed to load; its problem is
+    listed.
     """
     from importlib.metadata import entry_points  # noqa: PLC0415
 
@@ -245,14 +295,7 @@ def providers(*, as_json: bool) -> None:
     }
     sandboxes = {ep.name for ep in entry_points(group="payplane.sandboxes")}
     rows = [
-        {
-            "id": spec.id,
-            "name": spec.display_name,
-            "version": versions.get(spec.id),
-            "capabilities": sorted(c.value for c in spec.capabilities),
-            "currencies": sorted(spec.currencies),
-            "sandbox": spec.id in sandboxes,
-        }
+        _provider_row(spec, version=versions.get(spec.id), sandbox=spec.id in sandboxes)
         for spec in specs.values()
     ]
     found = [attrs.asdict(problem) for problem in problems]
@@ -261,20 +304,11 @@ def providers(*, as_json: bool) -> None:
         return
     if not rows:
         _out("No providers are installed (pip install 'payplane[paykassma-wavepay]').")
-    else:
-        _table(
-            ["id", "version", "capabilities", "currencies", "sandbox"],
-            (
-                [
-                    r["id"],
-                    r["version"] or "-",
-                    ", ".join(r["capabilities"]),  # type: ignore[arg-type]
-                    ", ".join(r["currencies"]),  # type: ignore[arg-type]
-                    "yes" if r["sandbox"] else "no",
-                ]
-                for r in rows
-            ),
-        )
+    for index, row in enumerate(rows):
+        if index:
+            _out()
+        for line in _provider_lines(row):
+            _out(line)
     if found:
         _out()
         _out("Load problems:")
@@ -433,9 +467,14 @@ def serve(
             _out(json.dumps(info))
         else:
             _out(f"payplane sandbox: {provider} on {running.url}")
-            _out("  client settings  " + "  ".join(f"{k}={v}" for k, v in settings.items()))
+            # One setting a line: the lines stay short whatever the provider's settings.
+            for index, (name, value) in enumerate(settings.items()):
+                _out(f"  {'client settings' if index == 0 else '':15}  {name}={value}")
             _out("                   + your keys (not shown)")
-            _out(f"  postbacks to     {postback_url or 'nowhere (logged only)'}")
+            if postback_url:
+                _out(f"  postbacks to     {postback_url}")
+            else:
+                _out("  postbacks        not sent (no --postback-url); the delivery log lists each")
             _out(f"  delivery log     {info['deliveries_url']}")
             _out(f"  faults           {_faults_text(config.faults)}")
             _out("Press Ctrl+C to stop.")
@@ -444,9 +483,26 @@ def serve(
     finally:
         running.close()
     if not as_json:
-        log = running.deliverer.log
-        delivered = len({d.postback for d in log if d.accepted})
-        _out(f"Stopped. {delivered} postback(s) delivered, {len(log)} attempt(s).")
+        _out(_stopped_text(running.deliverer.counts(), sent_to=postback_url))
+
+
+def _stopped_text(counts: DeliveryCounts, *, sent_to: str | None) -> str:
+    """The last line of ``sandbox serve``: what became of the run's postbacks.
+
+    Only requests really made count as attempts; a postback that was not sent (no
+    postback URL, or stopped before its turn) is said to be not sent.
+    """
+    if sent_to is None:
+        return f"Stopped. {counts.postbacks} postback(s) not sent (no --postback-url)."
+    text = (
+        f"Stopped. {counts.delivered} of {counts.postbacks} postback(s) delivered, "
+        f"{counts.attempts} attempt(s)"
+    )
+    if counts.not_accepted:
+        text += f"; {counts.not_accepted} not accepted"
+    if counts.not_sent:
+        text += f"; {counts.not_sent} not sent (stopped before their turn)"
+    return text + "."
 
 
 def _wait_for_stop() -> None:
@@ -482,7 +538,15 @@ def _read_json_file(path: Path) -> tuple[bytes, Any]:
         raise CliConfigError(msg) from exc
 
 
-def _event_rows(event: PostbackEvent) -> list[tuple[str, object]]:
+def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
+    if isinstance(event, OtherEvent):
+        return [
+            ("provider", event.provider),
+            ("kind", event.kind.value),
+            ("event key", event.event_key),
+            ("event type", event.event_type or "-"),
+            ("occurred at", event.occurred_at.isoformat() if event.occurred_at else "-"),
+        ]
     return [
         ("provider", event.provider),
         ("kind", event.kind.value),
@@ -587,14 +651,16 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
 
 
 @cli.command()
-@click.argument("provider", default=DEFAULT_DEMO_PROVIDER)
+@click.argument("provider", required=False)
 @click.pass_context
-def demo(ctx: click.Context, provider: str) -> None:
-    """Watch a whole payment lifecycle against PROVIDER's sandbox, offline.
+def demo(ctx: click.Context, provider: str | None) -> None:
+    """Watch one platform take payments through its PSPs, offline.
 
-    Starts the sandbox and a postback receiver (the inbox on a temporary SQLite file) on
-    loopback, then shows each step as a table. Exits 0 only if every step behaved as
-    documented. PROVIDER defaults to paykassma_wavepay.
+    Starts, on loopback, one postback receiver (one inbox on a temporary SQLite file) and
+    the sandbox of every installed provider that offers a demo (Paykassma Wavepay: MMK;
+    Razorpay: INR), each with keys made up for the run; then shows each step as a table.
+    With PROVIDER, runs that provider's part only. Exits 0 only if every step behaved as
+    documented.
     """
     from payplane._sandbox_demo import run_demo  # noqa: PLC0415
 

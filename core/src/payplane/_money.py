@@ -147,6 +147,22 @@ def _check_currency(_instance: object, _attribute: attrs.Attribute[str], value: 
     _currency_code(value)
 
 
+_MAX_EXPONENT = 18
+
+
+def _exponent(currency: str, exponent: object) -> int:
+    if exponent is not None:
+        if type(exponent) is not int or not 0 <= exponent <= _MAX_EXPONENT:
+            msg = f"exponent {exponent!r} is not an int from 0 to 18"
+            raise ValidationError("exponent", msg, limit="0-18")
+        return exponent
+    places = ISO_4217_EXPONENTS.get(currency)
+    if places is None:
+        msg = f"{currency!r} has no ISO 4217 minor unit; pass exponent="
+        raise ValidationError("currency", msg, limit="ISO 4217 code with a minor unit")
+    return places
+
+
 @attrs.frozen(order=False)
 class Money:
     """An exact amount of one currency.
@@ -222,6 +238,70 @@ class Money:
     def is_whole(self) -> bool:
         """Return whether the amount has no fractional part (``6000.00`` is whole)."""
         return self.amount == self.amount.to_integral_value()
+
+    @classmethod
+    def from_minor_units(cls, value: int, currency: str, *, exponent: int | None = None) -> Money:
+        """Return the money that *value* minor units of *currency* make, exactly.
+
+        ``Money.from_minor_units(29935, "INR")`` is ``Money("299.35", "INR")``;
+        ``Money.from_minor_units(295, "JPY")`` is ``Money("295", "JPY")``. Many PSPs
+        (Razorpay, Stripe, Paystack) send amounts this way, as JSON integers.
+
+        Args:
+            value: The amount in minor units (paise, cents): an ``int``, never a ``bool``
+                nor a float.
+            currency: The currency code.
+            exponent: Digits of the minor unit; by default the ISO 4217 exponent of
+                *currency*. A provider whose own table differs passes its own.
+
+        Raises:
+            ValidationError: *value* is not an ``int`` (field ``amount``), or *currency*
+                has no ISO 4217 minor unit and no *exponent* was given (field
+                ``currency``).
+        """
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"minor units must be an int, not {type(value).__name__}"
+            raise ValidationError("amount", msg, limit="integer minor units")
+        places = _exponent(currency, exponent)
+        sign, digits, _ = Decimal(value).as_tuple()
+        # Built from the digits: Decimal.scaleb would round to the context's 28 digits.
+        return cls(Decimal((sign, digits, -places)), currency)
+
+    def to_minor_units(self, exponent: int | None = None) -> int:
+        """Return the amount in minor units of its currency (``Money("299.35", "INR")`` is 29935).
+
+        Args:
+            exponent: Digits of the minor unit; by default the currency's ISO 4217 exponent.
+
+        Raises:
+            ValidationError: the amount has more decimal places than the exponent allows
+                (``Money("1.001", "USD")``; field ``amount``), or the currency has no
+                ISO 4217 minor unit and no *exponent* was given (field ``currency``).
+        """
+        places = _exponent(self.currency, exponent)
+        # Exact at any size: digits and exponent, never the 28-digit arithmetic context.
+        sign, digits, exp = self.amount.as_tuple()
+        shift = int(exp) + places
+        if shift >= 0:
+            units = int("".join(map(str, digits))) * 10**shift
+        else:
+            kept, dropped = digits[:shift], digits[shift:]
+            if any(dropped):
+                msg = f"{self} has more than {places} decimal places"
+                raise ValidationError(
+                    "amount", msg, limit=f"{places} decimal places ({self.currency})"
+                )
+            units = int("".join(map(str, kept)) or "0")
+        result: int = -units if sign else units
+        return result
+
+    @property
+    def minor_units(self) -> int:
+        """The amount in minor units of its currency's ISO 4217 exponent.
+
+        See :meth:`to_minor_units`, which also takes a provider's own exponent.
+        """
+        return self.to_minor_units()
 
     def to_dict(self) -> dict[str, str]:
         """Serialise exactly: ``{"amount": "6000.00", "currency": "MMK"}``.

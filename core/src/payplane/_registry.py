@@ -14,8 +14,13 @@ import attrs
 import pluggy
 
 from payplane import hookspecs
-from payplane._protocols import Capability
-from payplane._spec import PLUGIN_API_VERSION, ProviderSpec
+from payplane._protocols import V1_PROTOCOLS, Capability, adapt_v1
+from payplane._spec import (
+    PLUGIN_API_VERSION,
+    SUPPORTED_PLUGIN_API_VERSIONS,
+    PluginDeprecationWarning,
+    ProviderSpec,
+)
 from payplane.exceptions import (
     ConfigurationError,
     PluginLoadError,
@@ -68,8 +73,10 @@ def _env_blocked() -> frozenset[str]:
 class Registry:
     """The installed providers, found through the ``payplane.providers`` entry points.
 
-    Loading is lazy (first use) and happens once. A plugin that fails to import, declares
-    a plugin API other than :data:`~payplane.PLUGIN_API_VERSION`, implements an unknown
+    Loading is lazy (first use) and happens once. A provider written for an older plugin
+    API that payplane still supports loads with a
+    :class:`~payplane.PluginDeprecationWarning`. A plugin that fails to import, declares
+    a plugin API payplane does not support, implements an unknown
     hook or repeats a provider id is skipped with a :class:`PluginLoadWarning`, or raises
     :class:`~payplane.exceptions.PluginLoadError` when *strict*; :attr:`problems` keeps
     the reasons either way.
@@ -100,6 +107,7 @@ class Registry:
         self._problems: list[LoadProblem] = []
         self._loaded = False
         self._lock = threading.RLock()
+        self._warned_v1: set[str] = set()
 
     # -- loading -----------------------------------------------------------------
 
@@ -175,13 +183,22 @@ class Registry:
             return
         if spec.id in self.blocked:
             return
-        if spec.api_version != PLUGIN_API_VERSION:
+        if spec.api_version not in SUPPORTED_PLUGIN_API_VERSIONS:
+            supported = ", ".join(map(str, sorted(SUPPORTED_PLUGIN_API_VERSIONS)))
             reason = (
                 f"provider {spec.id!r} declares plugin API version {spec.api_version}; "
-                f"this payplane supports version {PLUGIN_API_VERSION}"
+                f"this payplane supports versions {supported}"
             )
             self._problem(plugin_name, None, reason)
             return
+        if spec.api_version != PLUGIN_API_VERSION:
+            warnings.warn(
+                f"provider {spec.id!r} is written for payplane plugin API version "
+                f"{spec.api_version}; it works, but version {PLUGIN_API_VERSION} is current: "
+                "see the migration notes in payplane's write-a-provider guide",
+                PluginDeprecationWarning,
+                stacklevel=4,
+            )
         if spec.id in self._specs:
             self._problem(plugin_name, None, f"provider id {spec.id!r} is already registered")
             return
@@ -243,19 +260,59 @@ class Registry:
         spec = self.spec(provider)
         settings_obj = spec.make_settings(settings)
         instance = spec.load_factory()(settings_obj)
+        v1 = spec.api_version == 1 or self._implements_v1(spec, instance)
         for capability in spec.capabilities:
-            if not isinstance(instance, capability.protocol):
+            protocol = V1_PROTOCOLS.get(capability) if v1 else capability.protocol
+            if protocol is None:
                 msg = (
-                    f"provider {provider!r} declares {capability.value} but its object "
-                    f"does not implement {capability.protocol.__name__}"
+                    f"provider {provider!r} declares {capability.value}, which plugin API "
+                    "version 1 does not have"
                 )
                 raise ConfigurationError(msg, provider=provider)
-        return spec, settings_obj, instance
+            if not isinstance(instance, protocol):
+                msg = (
+                    f"provider {provider!r} declares {capability.value} but its object "
+                    f"does not implement {protocol.__name__}"
+                )
+                raise ConfigurationError(msg, provider=provider)
+        return spec, settings_obj, adapt_v1(instance) if v1 else instance
+
+    def _implements_v1(self, spec: ProviderSpec, instance: object) -> bool:
+        """Whether a provider declaring version 2 is a version-1 object (warned once).
+
+        payplane 0.1's providers declared ``api_version=PLUGIN_API_VERSION``, which now
+        reads 2: one whose object has version 1's ``build_x``/``parse_x`` methods and none
+        of version 2's flow methods is run as the version-1 provider it is.
+        """
+        requesting = [
+            c for c in spec.capabilities if V1_PROTOCOLS.get(c, c.protocol) is not c.protocol
+        ]
+        if not requesting or not all(
+            isinstance(instance, V1_PROTOCOLS[c]) and not isinstance(instance, c.protocol)
+            for c in requesting
+        ):
+            return False
+        if spec.id not in self._warned_v1:
+            self._warned_v1.add(spec.id)
+            warnings.warn(
+                f"provider {spec.id!r} declares plugin API version {spec.api_version} but "
+                "implements version 1 (build_*/parse_* methods): it runs as a version-1 "
+                "provider; see the migration notes in payplane's write-a-provider guide",
+                PluginDeprecationWarning,
+                stacklevel=3,
+            )
+        return True
 
     def client(self, provider: str, settings: object, **kwargs: Any) -> Client:  # noqa: ANN401
-        """Return a sync :class:`~payplane.Client` for *provider*; see :func:`payplane.client`."""
+        """Return a sync :class:`~payplane.Client` for *provider*; see :func:`payplane.client`.
+
+        Raises:
+            ConfigurationError: an unknown option among *kwargs* (named), or an option
+                of the wrong type; see :class:`~payplane.Client`.
+        """
         from payplane._client import Client  # noqa: PLC0415 - the registry loads before httpx
 
+        _check_client_options(kwargs)
         spec, settings_obj, instance = self.create_provider(provider, settings)
         return Client(spec, settings_obj, instance, hooks=self.plugin_manager.hook, **kwargs)
 
@@ -263,8 +320,22 @@ class Registry:
         """Return an :class:`~payplane.AsyncClient`; see :func:`payplane.async_client`."""
         from payplane._client import AsyncClient  # noqa: PLC0415
 
+        _check_client_options(kwargs)
         spec, settings_obj, instance = self.create_provider(provider, settings)
         return AsyncClient(spec, settings_obj, instance, hooks=self.plugin_manager.hook, **kwargs)
+
+
+_CLIENT_OPTIONS = ("http_client", "retry", "timeout", "transport")
+
+
+def _check_client_options(options: Mapping[str, object]) -> None:
+    unknown = sorted(set(options) - set(_CLIENT_OPTIONS))
+    if unknown:
+        msg = (
+            f"unknown client option(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(_CLIENT_OPTIONS)}"
+        )
+        raise ConfigurationError(msg, field=unknown[0])
 
 
 def require(spec: ProviderSpec, instance: object, capability: Capability) -> Any:  # noqa: ANN401

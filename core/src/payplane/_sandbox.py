@@ -53,6 +53,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "Deliverer",
     "Delivery",
+    "DeliveryCounts",
     "DeliveryPolicy",
     "FaultConfig",
     "RunningSandbox",
@@ -255,13 +256,16 @@ def check_reachable(url: str, timeout: float = 1.0) -> None:
 class Delivery:
     """One delivery attempt of a postback, as the delivery log keeps it.
 
+    A postback the sandbox could not send (no postback URL configured) has one entry
+    with attempt 0: no request was made, so it counts as no attempt.
+
     Attributes:
         postback: The postback's number in this run (1, 2, ...).
         label: What the postback is (for people).
-        attempt: The attempt number (1-based).
+        attempt: The attempt number (1-based); 0 when the postback was not sent.
         status: The HTTP status answered, or ``None`` when there was no answer.
         accepted: Whether the receiver accepted it (no more attempts follow).
-        error: Why the attempt failed, if it did.
+        error: Why the attempt failed, or why nothing was sent.
         at: When the attempt started (UTC).
         elapsed: How long it took, in seconds.
     """
@@ -275,18 +279,53 @@ class Delivery:
     at: datetime
     elapsed: float
 
+    @property
+    def sent(self) -> bool:
+        """Whether a request was made (``False`` for a postback that was not sent)."""
+        return self.attempt > 0
+
     def to_dict(self) -> dict[str, object]:
-        """Return the entry as JSON-safe data."""
+        """Return the entry as JSON-safe data (``sent`` included)."""
         return {
             "postback": self.postback,
             "label": self.label,
             "attempt": self.attempt,
+            "sent": self.sent,
             "status": self.status,
             "accepted": self.accepted,
             "error": self.error,
             "at": self.at.isoformat(),
             "elapsed": round(self.elapsed, 4),
         }
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryCounts:
+    """What a deliverer did with the postbacks it was given, counted from its log.
+
+    Attributes:
+        postbacks: Postbacks queued for delivery.
+        delivered: Postbacks the receiver accepted.
+        attempts: HTTP requests made (a postback that was not sent made none).
+        not_accepted: Postbacks sent at least once and never accepted (so far: one
+            being retried counts until it is accepted).
+        not_sent: Postbacks never sent: no postback URL was configured, or the sandbox
+            stopped before their turn.
+    """
+
+    postbacks: int
+    delivered: int
+    attempts: int
+    not_accepted: int
+    not_sent: int
+
+
+def _answer_text(status: int, content: bytes) -> str:
+    """A refusal as people read it: the status and the start of the body, as text."""
+    text = " ".join(content.decode("utf-8", errors="replace").split())
+    if len(text) > 80:  # noqa: PLR2004 - enough to recognise the answer
+        text = text[:79] + "…"
+    return f"not accepted: HTTP {status}" + (f": {text}" if text else "")
 
 
 def _accepted_2xx(status: int, _body: bytes) -> bool:
@@ -315,7 +354,8 @@ class Deliverer:
     withdrawal completed). The thread starts with the first job.
 
     Args:
-        url: Where postbacks go, or ``None`` to log them as not sent.
+        url: Where postbacks go, or ``None``: nothing is sent, and each postback gets
+            one delivery-log entry saying so (attempt 0, no request made).
         policy: Retry policy.
         rng: Source of the jitter (seed it for reproducible runs).
     """
@@ -339,6 +379,7 @@ class Deliverer:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._log: list[Delivery] = []
+        self._submitted = 0
         self._http: httpx.Client | None = None
 
     def __repr__(self) -> str:
@@ -350,6 +391,20 @@ class Deliverer:
         with self._cond:
             return list(self._log)
 
+    def counts(self) -> DeliveryCounts:
+        """Count what happened to every postback submitted so far (see :class:`DeliveryCounts`)."""
+        with self._cond:
+            log, submitted = list(self._log), self._submitted
+        sent = {entry.postback for entry in log if entry.sent}
+        delivered = {entry.postback for entry in log if entry.accepted}
+        return DeliveryCounts(
+            postbacks=submitted,
+            delivered=len(delivered),
+            attempts=sum(1 for entry in log if entry.sent),
+            not_accepted=len(sent - delivered),
+            not_sent=submitted - len(sent),
+        )
+
     def submit(
         self,
         body: bytes,
@@ -360,16 +415,18 @@ class Deliverer:
         accepted: Acceptance | None = None,
     ) -> int:
         """Queue a postback *body* for delivery after *delay* seconds; return its number."""
-        number = next(self._numbers)
-        postback = _Postback(
-            number,
-            label,
-            body,
-            {"content-type": "application/json", **(headers or {})},
-            accepted or _accepted_2xx,
-        )
-        self._schedule(delay, lambda: self._deliver(postback))
-        return number
+        # The condition's lock is re-entrant: counted only once scheduled.
+        with self._cond:
+            postback = _Postback(
+                next(self._numbers),
+                label,
+                body,
+                {"content-type": "application/json", **(headers or {})},
+                accepted or _accepted_2xx,
+            )
+            self._schedule(delay, lambda: self._deliver(postback))
+            self._submitted += 1
+        return postback.number
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         """Run *callback* on the delivery thread after *delay* seconds."""
@@ -462,7 +519,7 @@ class Deliverer:
                 status = response.status_code
                 accepted = postback.accepted(status, response.content)
                 if not accepted:
-                    error = f"not accepted: HTTP {status} {response.content[:80]!r}"
+                    error = _answer_text(status, response.content)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             self._record(

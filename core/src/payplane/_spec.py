@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -14,10 +15,27 @@ from payplane._protocols import Capability
 from payplane._secrets import SECRET_METADATA_KEY, Secret, redact
 from payplane.exceptions import ConfigurationError, ValidationError
 
-__all__ = ["PLUGIN_API_VERSION", "ProviderSpec"]
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "SUPPORTED_PLUGIN_API_VERSIONS",
+    "PluginDeprecationWarning",
+    "ProviderSpec",
+]
 
-PLUGIN_API_VERSION = 1
-"""The plugin API this payplane speaks. A provider declaring another one is skipped."""
+PLUGIN_API_VERSION = 2
+"""The plugin API this payplane speaks; providers written for it declare it.
+
+Version 2 (payplane 0.2): each capability is one method returning a flow; lookups and
+refunds; currencies per capability; minor units. Version 1 (build/parse pairs) still
+loads, with a :class:`PluginDeprecationWarning`."""
+
+SUPPORTED_PLUGIN_API_VERSIONS = frozenset({1, 2})
+"""Every plugin API version this payplane loads; a provider declaring another is skipped."""
+
+
+class PluginDeprecationWarning(DeprecationWarning):
+    """A provider plugin was written for an older plugin API that payplane still loads."""
+
 
 _ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
@@ -39,6 +57,13 @@ def _currencies(values: Iterable[str]) -> frozenset[str]:
         msg = f"not ISO 4217 currency codes: {', '.join(unknown)}"
         raise ConfigurationError(msg, field="currencies")
     return codes
+
+
+def _capability_currencies(
+    values: Mapping[Capability | str, Iterable[str]] | None,
+) -> Mapping[Capability, frozenset[str]]:
+    table = {Capability(key): _currencies(codes) for key, codes in (values or {}).items()}
+    return MappingProxyType(table)
 
 
 def _resolve(target: str | Callable[..., Any], what: str) -> Any:  # noqa: ANN401
@@ -74,6 +99,13 @@ class ProviderSpec:
         factory: A callable taking a settings instance and returning the provider
             object, or its ``"module:attribute"`` path.
         docs_url: Where its documentation lives, if anywhere.
+        capability_currencies: The currencies of capabilities that move fewer than
+            ``currencies`` (``{Capability.WITHDRAWALS: {"INR"}}``); a capability not
+            listed moves all of ``currencies``. The client refuses a request in another
+            currency before building it, naming the field.
+        minor_units: Whether the provider's wire counts money in minor units, so every
+            amount must fit its currency's ISO 4217 exponent: the client refuses
+            ``Money("1.001", "USD")`` before building, naming the field.
     """
 
     id: str = attrs.field(validator=_valid_id)
@@ -84,6 +116,24 @@ class ProviderSpec:
     settings: str | type = attrs.field(eq=False)
     factory: str | Callable[[Any], object] = attrs.field(eq=False)
     docs_url: str | None = None
+    capability_currencies: Mapping[Capability, frozenset[str]] = attrs.field(
+        factory=dict, converter=_capability_currencies
+    )
+    minor_units: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for capability, codes in self.capability_currencies.items():
+            if capability not in self.capabilities:
+                msg = f"currencies given for {capability.value}, which is not declared"
+                raise ConfigurationError(msg, field="capability_currencies")
+            if not codes <= self.currencies:
+                extra = ", ".join(sorted(codes - self.currencies))
+                msg = f"{capability.value} currencies {extra} are not among currencies"
+                raise ConfigurationError(msg, field="capability_currencies")
+
+    def currencies_for(self, capability: Capability) -> frozenset[str]:
+        """The ISO 4217 codes the provider moves for *capability*."""
+        return self.capability_currencies.get(capability, self.currencies)
 
     def load_settings_class(self) -> type:
         """Import and return the settings class."""

@@ -14,6 +14,7 @@ __all__ = [
     "DepositStatus",
     "MappedStatus",
     "NeutralStatus",
+    "RefundStatus",
     "StatusMap",
     "WithdrawalStatus",
 ]
@@ -63,14 +64,44 @@ class DepositStatus(NeutralStatus):
 
 
 class WithdrawalStatus(NeutralStatus):
-    """Where a withdrawal (payout) stands."""
+    """Where a withdrawal (payout) stands.
+
+    ``SUCCEEDED`` is final for payplane's purposes, but some payout rails return money
+    days after reporting it paid (RazorpayX documents payouts moving from ``processed`` to
+    ``reversed`` up to three working days later): a provider that can report that maps it
+    to ``REVERSED``, so keep listening for postbacks after a success.
+    """
 
     PENDING = "pending"
     """Accepted by the provider and not finished: not final."""
     SUCCEEDED = "succeeded"
-    """Paid out; final."""
+    """Paid out; final (but see ``REVERSED``)."""
     FAILED = "failed"
     """Rejected or failed, no money left; final."""
+    REVERSED = "reversed"
+    """Paid out, then returned by the beneficiary's bank (the amount, and with some
+    providers the fees, credited back to the merchant); final, not a success."""
+    UNKNOWN = "unknown"
+    """A provider code payplane does not know: not final, never success."""
+
+    @classmethod
+    def _finals(cls) -> frozenset[str]:
+        return frozenset({"SUCCEEDED", "FAILED", "REVERSED"})
+
+    @classmethod
+    def _successes(cls) -> frozenset[str]:
+        return frozenset({"SUCCEEDED"})
+
+
+class RefundStatus(NeutralStatus):
+    """Where a refund of a deposit stands."""
+
+    PENDING = "pending"
+    """Accepted by the provider, not yet returned to the payer: not final."""
+    SUCCEEDED = "succeeded"
+    """Returned to the payer's account or card; final."""
+    FAILED = "failed"
+    """The provider or the payer's bank could not return it; final. Nothing was refunded."""
     UNKNOWN = "unknown"
     """A provider code payplane does not know: not final, never success."""
 

@@ -9,18 +9,30 @@
     ├── ValidationError               field, limit: refused before anything was sent
     ├── CurrencyMismatchError         arithmetic or ordering across two currencies
     ├── UnsupportedCapabilityError    the provider does not offer that operation
+    ├── ClientClosedError             the client (or the httpx client it runs on) is closed
     ├── TransportError                retry_safe: the exchange with the provider failed
     │   └── UnknownOutcomeError       reference: money may have moved; check before retrying
     ├── ProviderDeclinedError         message, field_errors: the provider said no
-    │   └── InsufficientFundsError    the merchant balance cannot cover the payout
+    │   ├── InsufficientFundsError    the merchant balance cannot cover the payout
+    │   └── NotFoundError             kind, reference: a lookup found no such payment
     ├── SignatureError                a signature did not verify, or the provider rejected ours
     ├── MalformedPayloadError         a body that cannot be parsed into what it should be
     │   └── PayloadTooLargeError      limit: the body is over the configured size limit
     └── IntegrityError                a well-formed answer that contradicts the request
 
+    RedactedCause                     not a PayplaneError: stands in, in a chain of causes,
+                                      for another library's exception (httpx's)
+
 Every exception carries the ``provider`` id and the ``operation`` it happened in when
-they are known, and chains its cause (``raise ... from exc``). Messages never contain a
-secret setting: URLs are redacted before they reach an exception.
+they are known, and chains its cause (``raise ... from exc``).
+
+No view of an error a client raises shows a secret setting: its message, ``str()``,
+``args`` (what ``repr()`` shows), every attribute (``provider_message`` and
+``field_errors`` keys and values included) and every exception of its chain of causes
+are redacted before it leaves the client. A cause from another library, whose
+attributes payplane cannot rewrite (an httpx error holds the request and its URL), is
+replaced by a :class:`RedactedCause` with its type, its redacted text and its traceback.
+See :doc:`/concepts/secrets`.
 """
 
 from __future__ import annotations
@@ -28,15 +40,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "ClientClosedError",
     "ConfigurationError",
     "CurrencyMismatchError",
     "InsufficientFundsError",
     "IntegrityError",
     "MalformedPayloadError",
+    "NotFoundError",
     "PayloadTooLargeError",
     "PayplaneError",
     "PluginLoadError",
     "ProviderDeclinedError",
+    "RedactedCause",
     "SignatureError",
     "TransportError",
     "UnknownOutcomeError",
@@ -164,6 +179,15 @@ class UnsupportedCapabilityError(PayplaneError):
         )
 
 
+class ClientClosedError(PayplaneError, RuntimeError):
+    """The client was closed, or the httpx client passed to it was.
+
+    Raised before anything is sent, by any call that needs an HTTP exchange; postback
+    verification and a hosted page URL need none and keep working. A ``RuntimeError`` too,
+    as httpx's own closed-client error is.
+    """
+
+
 class TransportError(PayplaneError):
     """The HTTP exchange with the provider failed.
 
@@ -247,6 +271,32 @@ class InsufficientFundsError(ProviderDeclinedError):
     """The merchant's balance cannot cover this payout plus those still unfinished."""
 
 
+class NotFoundError(ProviderDeclinedError):
+    """The provider knows no deposit, withdrawal or refund by that reference or id.
+
+    After an :class:`UnknownOutcomeError`, "not found" suggests the operation never
+    reached the provider; providers that record operations late (RazorpayX advises
+    waiting up to an hour for a payout) say on their page how long to keep looking.
+
+    Attributes:
+        kind: What was looked up (``"deposit"``, ``"withdrawal"``, ``"refund"``).
+        reference: The reference or id looked up.
+    """
+
+    def __init__(
+        self,
+        provider_message: str,
+        *,
+        kind: str,
+        reference: str | None,
+        provider: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.reference = reference
+        super().__init__(provider_message, provider=provider, operation=operation)
+
+
 class SignatureError(PayplaneError):
     """A signature did not verify, or the provider rejected the signature payplane sent.
 
@@ -285,3 +335,22 @@ class PayloadTooLargeError(MalformedPayloadError):
 
 class IntegrityError(PayplaneError):
     """A well-formed answer that contradicts the request (another currency, say)."""
+
+
+class RedactedCause(Exception):  # noqa: N818 - named for what it is, not an error of its own
+    """Stands in, in the chain of a payplane error, for another library's exception.
+
+    An httpx error keeps the request it failed on, whose URL may hold a secret (Paykassma
+    sends its API secret as ``?secret=``). payplane cannot rewrite such an object, so a
+    client puts this in its place: the traceback shows the original type, its text with
+    every secret redacted, and its frames.
+
+    Attributes:
+        original_type: The class of the exception it replaces (``httpx.ReadTimeout``):
+            ``issubclass(cause.original_type, httpx.TimeoutException)`` asks what
+            ``isinstance`` asked of the original.
+    """
+
+    def __init__(self, description: str, *, original_type: type[BaseException]) -> None:
+        self.original_type = original_type
+        super().__init__(description)

@@ -16,6 +16,7 @@ from payplane import (
     ActivationRequest,
     DepositRequest,
     Money,
+    PostbackEvent,
     WithdrawalRequest,
     WithdrawalStatus,
 )
@@ -196,6 +197,7 @@ def test_postback_through_client(kit: Any, client: Callable[[Handler], payplane.
     with client(handler) as api:
         event = api.verify_postback(body)
     # The signed transactions' sum (100 + 6000); the unsigned top-level amount says 6000.
+    assert isinstance(event, PostbackEvent)
     assert event.amount == Money("6100", "MMK")
 
 

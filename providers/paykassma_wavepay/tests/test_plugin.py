@@ -31,11 +31,11 @@ def test_importing_plugin_is_cheap() -> None:
 
 
 def test_spec() -> None:
-    """The plugin declares one provider with four capabilities and MMK."""
+    """The plugin declares one provider with four capabilities (no lookups, no refunds) and MMK."""
     [spec] = payplane_providers()
     assert spec.id == "paykassma_wavepay"
     assert spec.display_name == "Paykassma Wavepay"
-    assert spec.capabilities == frozenset(Capability)
+    assert spec.capabilities == frozenset(Capability) - {Capability.LOOKUPS, Capability.REFUNDS}
     assert spec.currencies == frozenset({"MMK"})
     assert spec.api_version == payplane.PLUGIN_API_VERSION
     assert spec.load_settings_class() is WavepaySettings

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import payplane
-from payplane import ActivationRequest, DepositRequest, Money, WithdrawalRequest
+from payplane import ActivationRequest, DepositRequest, Money, PostbackEvent, WithdrawalRequest
 from payplane.exceptions import ConfigurationError
 from payplane_paykassma_wavepay import WavepaySettings
 from payplane_paykassma_wavepay._settings import NEEDED_FOR
@@ -63,6 +63,7 @@ def test_postback_keys_verify_a_postback(kit: Any) -> None:
     body = kit.signed_body(DEPOSIT)
     with _client(kit, **_postback_keys(kit)) as client:
         event = client.verify_postback(body)
+    assert isinstance(event, PostbackEvent)
     assert (event.event_key, event.amount) == ("ingoing:5750E9FBB3", Money(6000, "MMK"))
 
 

@@ -1,4 +1,4 @@
-"""PostbackEvent to JSON-safe data and back, exactly (amounts as strings)."""
+"""PostbackEvent and OtherEvent to JSON-safe data and back, exactly (amounts as strings)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from payplane._models import PostbackEvent, PostbackKind, PostbackTransaction
+from payplane._models import OtherEvent, PostbackEvent, PostbackKind, PostbackTransaction
 from payplane._money import Money
-from payplane._status import DepositStatus, MappedStatus, WithdrawalStatus
+from payplane._status import DepositStatus, MappedStatus, RefundStatus, WithdrawalStatus
 from payplane.exceptions import MalformedPayloadError
 
 __all__ = ["MAX_EVENT_DEPTH", "event_from_dict", "event_to_dict", "event_to_json"]
@@ -106,20 +106,30 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def event_to_dict(event: PostbackEvent) -> dict[str, object]:
+def event_to_dict(event: PostbackEvent | OtherEvent) -> dict[str, object]:
     """Return *event* as JSON-safe data: amounts as strings, datetimes in ISO 8601.
 
-    ``unsigned`` is written as a sorted list of field names.
+    A :class:`~payplane.PostbackEvent`'s ``unsigned`` is written as a sorted list of field
+    names.
     """
     return _event_dict(event, [_UNLIMITED, 1])
 
 
-def _event_dict(event: PostbackEvent, limit: list[int]) -> dict[str, object]:
+def _event_dict(event: PostbackEvent | OtherEvent, limit: list[int]) -> dict[str, object]:
     """:func:`event_to_dict`, with :func:`_plain`'s depth *limit* (the event is level 1).
 
-    The structure's own containers: the amount, status, transactions and unsigned at
-    level 2; in a transaction (level 3), its amount and status at level 4.
+    The structure's own containers: the amount, fee, status, transactions and unsigned
+    at level 2; in a transaction (level 3), its amount and status at level 4.
     """
+    if isinstance(event, OtherEvent):
+        return {
+            "provider": event.provider,
+            "kind": event.kind.value,
+            "event_key": event.event_key,
+            "event_type": event.event_type,
+            "occurred_at": _time(event.occurred_at),
+            "raw": _plain(event.raw, 2, limit),
+        }
     limit[1] = max(limit[1], 4 if event.transactions else 2)
     if limit[1] > limit[0]:
         raise _TooDeep
@@ -145,6 +155,9 @@ def _event_dict(event: PostbackEvent, limit: list[int]) -> dict[str, object]:
         ],
         "raw": _plain(event.raw, 2, limit),
         "unsigned": sorted(event.unsigned),
+        "provider_reference": event.provider_reference,
+        "fee": None if event.fee is None else event.fee.to_dict(),
+        "event_type": event.event_type,
     }
 
 
@@ -156,7 +169,9 @@ JSON reader can read back from any call depth."""
 
 # Members of event_to_dict's output that are structure, not free text: never scrubbed,
 # so that a stored event always rebuilds.
-_STRUCTURE = frozenset({"provider", "kind", "event_key", "amount", "occurred_at"})
+_STRUCTURE = frozenset(
+    {"provider", "kind", "event_key", "amount", "fee", "occurred_at", "unsigned"}
+)
 
 # ensure_ascii: every non-ASCII character, lone surrogates and NUL included, is written
 # as a \u escape, so the text fits any text column (PostgreSQL's text cannot hold NUL,
@@ -165,7 +180,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
 def event_to_json(
-    event: PostbackEvent,
+    event: PostbackEvent | OtherEvent,
     *,
     scrub: Callable[[str], str] | None = None,
     max_depth: int = MAX_EVENT_DEPTH,
@@ -337,6 +352,22 @@ def _copy(value: object, scrub: Callable[[str], str] | None, max_depth: int, dep
     return root[0]
 
 
+_STATUS_ENUMS: dict[PostbackKind, type[DepositStatus | WithdrawalStatus | RefundStatus]] = {
+    PostbackKind.DEPOSIT: DepositStatus,
+    PostbackKind.WITHDRAWAL: WithdrawalStatus,
+    PostbackKind.REFUND: RefundStatus,
+}
+
+
+def _event_status(kind: PostbackKind, data: Any) -> MappedStatus[Any]:  # noqa: ANN401
+    enum = _STATUS_ENUMS[kind]
+    return MappedStatus(enum(data["status"]), data["raw"])
+
+
+def _optional_money(data: Any) -> Money | None:  # noqa: ANN401
+    return None if data is None else Money.from_dict(data)
+
+
 def _parse_time(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
@@ -351,8 +382,10 @@ def _unsigned(value: object) -> frozenset[str]:
     return frozenset(value)
 
 
-def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
-    """Rebuild a :class:`~payplane.PostbackEvent` from :func:`event_to_dict`'s output.
+def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent | OtherEvent:
+    """Rebuild a :class:`~payplane.PostbackEvent` or :class:`~payplane.OtherEvent`.
+
+    *data* is :func:`event_to_dict`'s output.
 
     Decimals inside ``raw`` come back as the strings they were stored as. Data stored
     before ``PostbackEvent.unsigned`` existed (no ``"unsigned"`` member)
@@ -363,17 +396,19 @@ def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
     """
     try:
         kind = PostbackKind(data["kind"])
-        raw_status = data["status"]
-        status: MappedStatus[DepositStatus] | MappedStatus[WithdrawalStatus] = (
-            MappedStatus(DepositStatus(raw_status["status"]), raw_status["raw"])
-            if kind is PostbackKind.DEPOSIT
-            else MappedStatus(WithdrawalStatus(raw_status["status"]), raw_status["raw"])
-        )
+        if kind is PostbackKind.OTHER:
+            return OtherEvent(
+                provider=data["provider"],
+                event_key=data["event_key"],
+                event_type=data.get("event_type"),
+                occurred_at=_parse_time(data.get("occurred_at")),
+                raw=data.get("raw") or {},
+            )
         return PostbackEvent(
             provider=data["provider"],
             kind=kind,
             event_key=data["event_key"],
-            status=status,
+            status=_event_status(kind, data["status"]),
             amount=Money.from_dict(data["amount"]),
             customer_id=data.get("customer_id"),
             reference=data.get("reference"),
@@ -395,6 +430,9 @@ def event_from_dict(data: Mapping[str, Any]) -> PostbackEvent:
             ),
             raw=data.get("raw") or {},
             unsigned=_unsigned(data.get("unsigned")),
+            provider_reference=data.get("provider_reference"),
+            fee=_optional_money(data.get("fee")),
+            event_type=data.get("event_type"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"not a stored postback event: {exc!r}"

@@ -13,7 +13,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from payplane._http import PostbackAnswer, _headers
 from payplane._inbox._codec import event_from_dict, event_to_json
@@ -33,7 +33,7 @@ from payplane._inbox._store import (
     storable_text,
 )
 from payplane._inbox._workers import Backoff, WorkSummary
-from payplane._models import PostbackEvent
+from payplane._models import OtherEvent, PostbackEvent
 from payplane._protocols import Capability, PostbackProvider
 from payplane._registry import Registry, default_registry
 from payplane._secrets import Redactor, secret_values
@@ -512,12 +512,17 @@ class Inbox:
         return await asyncio.to_thread(self.receive, provider, body, headers, account=account)
 
     def _is_payment(self, event: PostbackEvent) -> bool:
-        """Whether *event* is for the handler; other verified events are recorded as ignored.
-
-        The one place that decides (issue 11's non-payment events plug in here).
-        """
+        """Whether *event* (a :class:`~payplane.PostbackEvent`) is for the handler."""
         del event
         return True
+
+    def _for_handler(self, event: PostbackEvent | OtherEvent) -> TypeGuard[PostbackEvent]:
+        """Whether *event* is for the handler; other verified events are recorded as ignored.
+
+        The one place that decides: an :class:`~payplane.OtherEvent` (a dispute, a
+        settlement...) is acknowledged and never handled.
+        """
+        return isinstance(event, PostbackEvent) and self._is_payment(event)
 
     def _receive(  # noqa: PLR0911 - one early answer per step of the pipeline
         self,
@@ -567,7 +572,7 @@ class Inbox:
             event_json=event_json,
             headers_json=entry.headers_json(lowered),
         )
-        if not self._is_payment(event):
+        if not self._for_handler(event):
             return self._record(entry, new, RecordState.IGNORED, event=event)
         if self.mode == "deferred":
             return self._record(entry, new, RecordState.RECEIVED)
@@ -579,7 +584,7 @@ class Inbox:
         new: NewRecord,
         state: RecordState,
         *,
-        event: PostbackEvent | None = None,
+        event: PostbackEvent | OtherEvent | None = None,
     ) -> PostbackAnswer:
         """Commit *new* in *state* without running anything; answer "ok" once it is.
 
@@ -747,7 +752,7 @@ class Inbox:
         self,
         entry: _Provider,
         ref: EventRef,
-        event: PostbackEvent,
+        event: PostbackEvent | OtherEvent,
         *,
         new: NewRecord | None = None,
         replay: bool = False,
@@ -783,7 +788,7 @@ class Inbox:
         self,
         entry: _Provider,
         ref: EventRef,
-        event: PostbackEvent,
+        event: PostbackEvent | OtherEvent,
         *,
         new: NewRecord | None,
         replay: bool,
@@ -792,7 +797,7 @@ class Inbox:
         with self.store.applying(ref, wait=self.wait, new=new) as context:
             if context.state in _SETTLED and not context.fresh and not replay:
                 return entry.accepted
-            if not self._is_payment(event):
+            if not self._for_handler(event):
                 # Recorded before the inbox knew it for a non-payment: settle it, no handler.
                 context.mark_ignored()
                 return entry.accepted
@@ -976,7 +981,7 @@ class Inbox:
                 dead=True,
             )
             return RecordState.DEAD, None
-        if not self._is_payment(event):
+        if not self._for_handler(event):
             context.mark_ignored()  # recorded before the inbox knew it for a non-payment
             return RecordState.IGNORED, None
         failure = self._run_handler(entry, context, event, replay=False, deferred=True)

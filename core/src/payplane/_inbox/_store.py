@@ -37,7 +37,7 @@ from typing import Any, NamedTuple, Protocol
 import attrs
 
 from payplane._inbox._codec import event_from_dict
-from payplane._models import PostbackEvent
+from payplane._models import OtherEvent, PostbackEvent
 from payplane.exceptions import ConfigurationError
 
 __all__ = [
@@ -175,7 +175,7 @@ class InboxRecord:
         return kind if isinstance(kind, str) else None
 
     @property
-    def event(self) -> PostbackEvent:
+    def event(self) -> PostbackEvent | OtherEvent:
         """The recorded event, rebuilt (with secret values replaced by ``***``)."""
         return event_from_dict(self.event_data)
 

@@ -30,16 +30,21 @@ from payplane.testing._samples import (
 )
 
 if TYPE_CHECKING:
+    from payplane.testing._checks import Harness, Outcome
     from payplane.testing._contract import ContractSubject, ProviderContract
     from payplane.testing._strategies import (
         activation_requests,
+        beneficiaries,
         byte_mutations,
         currency_codes,
         customer_ids,
         deposit_requests,
         http_responses,
+        lookup_requests,
         money,
         references,
+        refund_requests,
+        request_variants,
         status_codes,
         withdrawal_requests,
     )
@@ -52,12 +57,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ContractSamples",
     "ContractSubject",
+    "Harness",
+    "Outcome",
     "ProviderContract",
     "RecordedAnswer",
     "RecordingTransport",
     "SignedPostback",
     "StatusProbe",
     "activation_requests",
+    "beneficiaries",
     "byte_mutations",
     "captured_log_records",
     "currency_codes",
@@ -66,9 +74,12 @@ __all__ = [
     "failing_transport",
     "http_responses",
     "log_record_texts",
+    "lookup_requests",
     "money",
     "recorded_transport",
     "references",
+    "refund_requests",
+    "request_variants",
     "status_codes",
     "withdrawal_requests",
 ]
@@ -77,6 +88,8 @@ __all__ = [
 # a provider's samples hook imports the records above, in production code paths too.
 _LAZY = {
     "ContractSubject": "_contract",
+    "Harness": "_checks",
+    "Outcome": "_checks",
     "ProviderContract": "_contract",
     "RecordingTransport": "_transports",
     "failing_transport": "_transports",
@@ -84,13 +97,17 @@ _LAZY = {
     **dict.fromkeys(
         [
             "activation_requests",
+            "beneficiaries",
             "byte_mutations",
             "currency_codes",
             "customer_ids",
             "deposit_requests",
             "http_responses",
+            "lookup_requests",
             "money",
             "references",
+            "refund_requests",
+            "request_variants",
             "status_codes",
             "withdrawal_requests",
         ],

@@ -1,4 +1,4 @@
-"""What a provider hands the contract suite: settings, signed postbacks, recorded answers.
+"""What a provider hands the contract suite: settings, postbacks, answers, templates.
 
 Plain records, no hypothesis and no pytest: a provider's entry-point hook builds them
 (lazily) and :mod:`payplane.testing`'s suite checks the provider against them.
@@ -13,7 +13,14 @@ from typing import Any
 import attrs
 
 from payplane._http import HttpResponse
-from payplane._models import ActivationRequest, DepositRequest, PostbackKind, WithdrawalRequest
+from payplane._models import (
+    ActivationRequest,
+    DepositRequest,
+    LookupRequest,
+    PostbackKind,
+    RefundRequest,
+    WithdrawalRequest,
+)
 from payplane._money import Money
 from payplane._status import MappedStatus, NeutralStatus, StatusMap
 from payplane.exceptions import PayplaneError
@@ -39,6 +46,20 @@ def _postbacks(values: Iterable[SignedPostback]) -> tuple[SignedPostback, ...]:
 
 def _answers(values: Iterable[RecordedAnswer]) -> tuple[RecordedAnswer, ...]:
     return tuple(values)
+
+
+def _responses(values: Iterable[HttpResponse]) -> tuple[HttpResponse, ...]:
+    return tuple(values)
+
+
+def _templates(values: Iterable[Request]) -> tuple[Request, ...]:
+    templates = tuple(values)
+    for template in templates:
+        given: object = template
+        if not isinstance(given, Request):
+            msg = f"a request template must be a neutral request, not {type(given).__name__}"
+            raise TypeError(msg)
+    return templates
 
 
 def _probes(values: Iterable[StatusProbe]) -> tuple[StatusProbe, ...]:
@@ -67,8 +88,11 @@ class SignedPostback:
     Attributes:
         body: The raw body, byte for byte.
         event_key: The :attr:`~payplane.PostbackEvent.event_key` it must verify to.
-        kind: Its :class:`~payplane.PostbackKind`.
+        kind: Its :class:`~payplane.PostbackKind`; ``OTHER`` for an event that is not about
+            a payment (it must verify to an :class:`~payplane.OtherEvent`).
         headers: The HTTP headers it arrives with (names are compared lower-cased).
+            A header outside ``signed_headers`` may be changed or removed without a
+            refusal, but never so that the event key or kind changes.
         amount: The exact amount the event must carry, when the sample fixes one.
         signed_span: ``(start, end)`` byte offsets of the part of *body* the signature
             covers, for providers that sign one member rather than the whole body.
@@ -89,33 +113,55 @@ class SignedPostback:
     name: str = "postback"
 
 
-Request = DepositRequest | ActivationRequest | WithdrawalRequest
-"""A neutral request of one of the three request-building capabilities."""
+Request = DepositRequest | ActivationRequest | WithdrawalRequest | LookupRequest | RefundRequest
+"""A neutral request of one of the request-building capabilities."""
 
 
 @attrs.frozen(kw_only=True)
 class RecordedAnswer:
-    """A valid request, the provider's recorded answer to it, and what it must parse to.
+    """A valid request, the provider's recorded answers to it, and what they must lead to.
 
-    The request must build (it is the suite's example of a valid request for its
-    capability); the answer is handed to the matching ``parse_*`` method.
+    The suite runs the request through :class:`payplane.Client` and
+    :class:`payplane.AsyncClient` over a transport that gives the recorded answers in
+    order, one per request the provider's flow sends: one for a single exchange,
+    several for a multi-step operation (a beneficiary, then the payout; a lookup, then
+    the refund), none for a deposit that needs no exchange.
 
     Attributes:
-        request: A :class:`~payplane.DepositRequest`, :class:`~payplane.ActivationRequest`
-            or :class:`~payplane.WithdrawalRequest`; its type selects the capability.
-        response: The recorded answer; ``None`` only for a deposit that needs no exchange
-            (``build_deposit`` returns ``None``).
-        expected: What parsing must give: a neutral status (the activation's outcome or
-            the withdrawal's status), an exception class the parse must raise (a
-            :class:`~payplane.exceptions.PayplaneError` subclass), or ``None`` for "parses
-            without error" (deposits).
+        request: A :class:`~payplane.DepositRequest`, :class:`~payplane.ActivationRequest`,
+            :class:`~payplane.WithdrawalRequest`, :class:`~payplane.LookupRequest` or
+            :class:`~payplane.RefundRequest`; its type selects the capability. It must
+            be valid (the suite's example of a request that builds).
+        response: The recorded answer of a single exchange (version 1 samples give it
+            so). ``None`` with no ``responses``: the operation needs no exchange.
+        responses: The recorded answers of a multi-step operation, in order. Give this
+            or ``response``, not both.
+        expected: What the operation must give: a neutral status (the activation's
+            outcome, the withdrawal's, the lookup's or the refund's status), an
+            exception class it must raise (a :class:`~payplane.exceptions.PayplaneError`
+            subclass; an :class:`~payplane.exceptions.UnknownOutcomeError` caused by it
+            counts too, as the client reports an unclassifiable answer to a money-moving
+            request), or ``None`` for "succeeds" (deposits).
         name: A label used in failure messages.
     """
 
     request: Request
-    response: HttpResponse | None
+    response: HttpResponse | None = None
+    responses: Sequence[HttpResponse] = attrs.field(default=(), converter=_responses)
     expected: NeutralStatus | type[PayplaneError] | None = None
     name: str = "answer"
+
+    def __attrs_post_init__(self) -> None:
+        if self.response is not None and self.responses:
+            msg = f"RecordedAnswer {self.name!r}: give response or responses, not both"
+            raise TypeError(msg)
+
+    @property
+    def answers(self) -> tuple[HttpResponse, ...]:
+        """The recorded answers, in order (``responses``, else ``response``, else none)."""
+        if self.responses:
+            return tuple(self.responses)
+        return () if self.response is None else (self.response,)
 
 
 StatusCarrier = Callable[[Any], SignedPostback | RecordedAnswer | MappedStatus[Any]]
@@ -137,7 +183,8 @@ class StatusProbe:
             :meth:`payplane.StatusMap.normalize` compares them.
         carrier: Given a raw code, returns a :class:`SignedPostback` carrying it (the
             suite verifies it and reads the event's status), a :class:`RecordedAnswer`
-            carrying it (the suite parses it and reads the result's status), or the
+            carrying it (the suite runs it through the client and reads the result's
+            status), or the
             provider's own mapping of it (a :class:`~payplane.MappedStatus`). The signed
             postback and the answer test the real path; prefer them.
     """
@@ -166,12 +213,27 @@ class ContractSamples:
             error messages and log records, and shorter ones match by chance).
         postbacks: Signed postbacks (at least one when ``POSTBACKS`` is declared).
         answers: Recorded answers (at least one per declared request capability:
-            ``DEPOSITS``, ``ACTIVATION``, ``WITHDRAWALS``).
+            ``DEPOSITS``, ``ACTIVATION``, ``WITHDRAWALS``, ``LOOKUPS``, ``REFUNDS``).
         status_probes: Where the provider reads status codes (at least one when
-            ``ACTIVATION``, ``WITHDRAWALS`` or ``POSTBACKS`` is declared).
+            ``ACTIVATION``, ``WITHDRAWALS``, ``LOOKUPS``, ``REFUNDS`` or ``POSTBACKS`` is
+            declared).
+        request_templates: Valid requests the suite varies (amount and currency for
+            each currency the provider declares for the capability, fresh references)
+            to generate requests that must build. The requests of ``answers`` are
+            templates too; give more where a capability has shapes they do not show (a
+            payout to a beneficiary beside one to an account number).
     """
 
     settings: Mapping[str, Any] = attrs.field(converter=_frozen_map)
     postbacks: Sequence[SignedPostback] = attrs.field(default=(), converter=_postbacks)
     answers: Sequence[RecordedAnswer] = attrs.field(default=(), converter=_answers)
     status_probes: Sequence[StatusProbe] = attrs.field(default=(), converter=_probes)
+    request_templates: Sequence[Request] = attrs.field(default=(), converter=_templates)
+
+    def templates(self, request_type: type[Any]) -> tuple[Request, ...]:
+        """The templates of *request_type*: ``request_templates`` first, then answers'."""
+        found: list[Request] = []
+        for request in (*self.request_templates, *(a.request for a in self.answers)):
+            if type(request) is request_type and request not in found:
+                found.append(request)
+        return tuple(found)

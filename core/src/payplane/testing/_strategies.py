@@ -11,26 +11,41 @@ from collections.abc import Collection, Hashable, Iterable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from payplane._currencies import ISO_4217_EXPONENTS
 from payplane._http import HttpResponse
-from payplane._models import ActivationRequest, DepositRequest, WithdrawalRequest
+from payplane._models import (
+    ActivationRequest,
+    Beneficiary,
+    DepositRequest,
+    LookupRequest,
+    PaymentKind,
+    RefundRequest,
+    WithdrawalRequest,
+)
 from payplane._money import Money
 from payplane._status import StatusMap
 
 __all__ = [
     "activation_requests",
+    "beneficiaries",
     "byte_mutations",
     "currency_codes",
     "customer_ids",
     "deposit_requests",
     "http_responses",
+    "lookup_requests",
     "money",
     "references",
+    "refund_requests",
+    "request_variants",
     "status_codes",
     "withdrawal_requests",
 ]
+
+Request = DepositRequest | ActivationRequest | WithdrawalRequest | LookupRequest | RefundRequest
 
 _ISO_CODES = tuple(sorted(code for code, exp in ISO_4217_EXPONENTS.items() if exp is not None))
 _WORD = st.text(
@@ -170,23 +185,197 @@ def activation_requests(
     )
 
 
+def _account_numbers() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.integers(min_value=10**9, max_value=10**11 - 1).map(lambda n: f"0{n}"[-11:]),
+        _WORD,
+    )
+
+
+def beneficiaries() -> st.SearchStrategy[Beneficiary]:
+    """Valid :class:`~payplane.Beneficiary` values: a bank account, a UPI id, or both."""
+    vpas = st.tuples(_WORD, _WORD).map(lambda pair: f"{pair[0]}@{pair[1]}".lower())
+    return st.one_of(
+        st.builds(
+            Beneficiary,
+            holder_name=st.none() | _WORD,
+            account_number=_account_numbers(),
+            bank_code=st.none() | st.from_regex(r"[A-Z]{4}0[A-Z0-9]{6}", fullmatch=True),
+            vpa=st.none() | vpas,
+        ),
+        st.builds(Beneficiary, holder_name=st.none() | _WORD, vpa=vpas),
+    )
+
+
 def withdrawal_requests(
     currencies: Iterable[str] | None = None,
 ) -> st.SearchStrategy[WithdrawalRequest]:
-    """Valid :class:`~payplane.WithdrawalRequest` values, in *currencies* (all by default)."""
-    return st.builds(
-        WithdrawalRequest,
-        customer_id=customer_ids(),
-        amount=money(currencies),
-        account_number=st.one_of(
-            st.integers(min_value=10**9, max_value=10**11 - 1).map(lambda n: f"0{n}"[-11:]),
-            _WORD,
-        ),
-        account_email=st.none() | _WORD.map(lambda word: f"{word}@example.com"),
-        reference=references(),
-        comment=st.none() | st.text(alphabet=_FREE_TEXT, max_size=40),
-        test=st.booleans(),
+    """Valid :class:`~payplane.WithdrawalRequest` values, in *currencies* (all by default).
+
+    Most pay an ``account_number``; some a :func:`beneficiaries` value instead.
+    """
+    common = {
+        "customer_id": customer_ids(),
+        "amount": money(currencies),
+        "account_email": st.none() | _WORD.map(lambda word: f"{word}@example.com"),
+        "reference": references(),
+        "comment": st.none() | st.text(alphabet=_FREE_TEXT, max_size=40),
+        "test": st.booleans(),
+    }
+    return st.one_of(
+        st.builds(WithdrawalRequest, account_number=_account_numbers(), **common),
+        st.builds(WithdrawalRequest, beneficiary=beneficiaries(), **common),
     )
+
+
+def lookup_requests(
+    kinds: Iterable[PaymentKind] | None = None,
+) -> st.SearchStrategy[LookupRequest]:
+    """Valid :class:`~payplane.LookupRequest` values: by reference, by provider id, or both."""
+    kind = st.sampled_from(tuple(kinds) if kinds is not None else tuple(PaymentKind))
+    return st.one_of(
+        st.builds(LookupRequest, kind=kind, reference=references()),
+        st.builds(LookupRequest, kind=kind, provider_reference=references()),
+        st.builds(
+            LookupRequest, kind=kind, reference=references(), provider_reference=references()
+        ),
+    )
+
+
+def refund_requests(currencies: Iterable[str] | None = None) -> st.SearchStrategy[RefundRequest]:
+    """Valid :class:`~payplane.RefundRequest` values, in *currencies* (all by default).
+
+    Full (no ``amount``) and partial refunds; ``deposit_amount`` is given or not, and
+    when given is never below ``amount``.
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> RefundRequest:
+        amount = draw(st.none() | money(currencies))
+        deposit_amount = None
+        if draw(st.booleans()):
+            deposit_amount = amount if amount is not None else draw(money(currencies))
+        by_reference = draw(st.sampled_from(["reference", "provider", "both"]))
+        return RefundRequest(
+            deposit_reference=draw(references()) if by_reference != "provider" else None,
+            deposit_provider_reference=(
+                draw(references()) if by_reference != "reference" else None
+            ),
+            amount=amount,
+            deposit_amount=deposit_amount,
+            reference=draw(references()),
+            reason=draw(st.none() | st.text(alphabet=_FREE_TEXT, max_size=40)),
+        )
+
+    return build()
+
+
+def _in_currency(amount: Money | None, currency: str) -> Money | None:
+    if amount is None:
+        return None
+    exponent = ISO_4217_EXPONENTS.get(currency) or 0
+    value = amount.amount
+    if value != value.quantize(Decimal(1).scaleb(-exponent)):
+        value = value.to_integral_value()
+    return Money(value, currency)
+
+
+def request_variants(
+    template: Request,
+    currencies: Iterable[str] | None = None,
+    *,
+    max_digits: int = 12,
+    excess_places: int = 0,
+) -> st.SearchStrategy[Request]:
+    """Requests like *template*: other amounts, in *currencies*, under fresh references.
+
+    The simplest value (the one hypothesis shrinks towards) is the template itself
+    moved into a currency: its amounts there, rounded to whole amounts where the
+    currency has fewer places. Customer ids, accounts, beneficiaries and provider
+    options stay the template's, so what a provider needs there is kept.
+
+    Args:
+        template: A valid request (a deposit, activation, withdrawal, lookup or refund).
+        currencies: ISO 4217 codes to move it into (default: the template's currency).
+        max_digits: Digits before the decimal point of drawn amounts, at most.
+        excess_places: Places beyond the currency's minor unit drawn amounts may have.
+    """
+    if isinstance(template, LookupRequest):
+        return st.just(template) | st.builds(
+            attrs.evolve,
+            st.just(template),
+            reference=st.just(None) if template.reference is None else references(),
+            provider_reference=(
+                st.just(None) if template.provider_reference is None else references()
+            ),
+        )
+    own = _template_currency(template)
+    codes = _codes(currencies if currencies is not None else [own])
+
+    def amounts(currency: str, current: Money | None) -> st.SearchStrategy[Money | None]:
+        drawn = money([currency], max_digits=max_digits, excess_places=excess_places)
+        if current is None:
+            return st.none() | drawn
+        return st.just(_in_currency(current, currency)) | drawn
+
+    @st.composite
+    def build(draw: st.DrawFn, currency: str) -> Request:
+        if isinstance(template, DepositRequest):
+            reference = None if template.reference is None else draw(references())
+            return attrs.evolve(
+                template,
+                currency=currency,
+                amount=draw(amounts(currency, template.amount)),
+                reference=reference,
+            )
+        if isinstance(template, RefundRequest):
+            amount = draw(amounts(currency, template.amount))
+            deposit_amount = _in_currency(template.deposit_amount, currency)
+            if deposit_amount is not None and (amount is None or amount > deposit_amount):
+                deposit_amount = amount or deposit_amount
+            return attrs.evolve(
+                template,
+                amount=amount,
+                deposit_amount=deposit_amount,
+                reference=draw(references()),
+            )
+        amount = draw(amounts(currency, template.amount))
+        assert amount is not None  # noqa: S101 - drawn from a Money
+        return attrs.evolve(template, amount=amount, reference=draw(references()))
+
+    return st.sampled_from(codes).flatmap(build)
+
+
+def in_currency(template: Request, currency: str) -> Request:
+    """*template* moved into *currency*: its amounts there, whole where the exponent is smaller.
+
+    A lookup has no amount and comes back as it is.
+    """
+    if isinstance(template, LookupRequest):
+        return template
+    if isinstance(template, DepositRequest):
+        return attrs.evolve(
+            template, currency=currency, amount=_in_currency(template.amount, currency)
+        )
+    if isinstance(template, RefundRequest):
+        return attrs.evolve(
+            template,
+            amount=_in_currency(template.amount, currency),
+            deposit_amount=_in_currency(template.deposit_amount, currency),
+        )
+    amount = _in_currency(template.amount, currency)
+    assert amount is not None  # noqa: S101 - moved from a Money
+    return attrs.evolve(template, amount=amount)
+
+
+def _template_currency(template: Request) -> str:
+    if isinstance(template, DepositRequest):
+        return template.currency
+    if isinstance(template, RefundRequest):
+        money_ = template.amount or template.deposit_amount
+        return money_.currency if money_ is not None else "USD"
+    assert not isinstance(template, LookupRequest)  # noqa: S101 - handled by the caller
+    return template.amount.currency
 
 
 def status_codes(known: Iterable[Hashable] = ()) -> st.SearchStrategy[object]:

@@ -12,16 +12,22 @@ PROVIDER_ID = "acmepay"
 
 @hookimpl
 def payplane_providers() -> list[ProviderSpec]:
-    """Declare the ``acmepay`` provider."""
+    """Declare the ``acmepay`` provider: its wire counts money in minor units."""
     return [
         ProviderSpec(
             id=PROVIDER_ID,
             display_name="AcmePay",
-            capabilities={Capability.DEPOSITS, Capability.POSTBACKS},
+            capabilities={
+                Capability.DEPOSITS,
+                Capability.LOOKUPS,
+                Capability.REFUNDS,
+                Capability.POSTBACKS,
+            },
             currencies={"EUR", "JPY", "KWD", "USD"},
             api_version=PLUGIN_API_VERSION,
             settings="payplane_acmepay._provider:AcmeSettings",
             factory="payplane_acmepay._provider:AcmeProvider",
+            minor_units=True,
         )
     ]
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from payplane import DepositRequest, HttpResponse, Money, PostbackKind
-from payplane.exceptions import ProviderDeclinedError
+import attrs
+
+from payplane import (
+    DepositRequest,
+    DepositStatus,
+    HttpResponse,
+    LookupRequest,
+    Money,
+    PaymentKind,
+    PostbackKind,
+    RefundRequest,
+    RefundStatus,
+)
+from payplane.exceptions import NotFoundError, ProviderDeclinedError
 from payplane.testing import ContractSamples, RecordedAnswer, SignedPostback, StatusProbe
-from payplane_acmepay._provider import SIGNATURE_HEADER, STATUSES, sign
+from payplane_acmepay._provider import PAYMENT_STATUSES, REFUND_STATUSES, SIGNATURE_HEADER, sign
 
 __all__ = ["SETTINGS", "contract_samples", "postback"]
 
@@ -15,39 +28,82 @@ SETTINGS = {
     "api_key": "acme-test-api-key-0001",
     "webhook_secret": "acme-test-webhook-secret-0001",
 }
+PAYMENT = {
+    "id": "pay_1001",
+    "reference": "order-1001",
+    "status": "succeeded",
+    "amount": 2550,
+    "currency": "USD",
+    "amount_refunded": 500,
+    "customer": "user-42",
+}
+"""A payment of 25.50 USD (2550 cents), 5.00 of it refunded already."""
 
 
-def postback(status: object, amount: str = "1500", currency: str = "JPY") -> SignedPostback:
-    """Return a payment postback with *status*, signed with the sample webhook secret."""
-    body = json.dumps(
-        {
-            "id": "evt_1001",
-            "type": "payment.updated",
-            "payment": {
-                "id": "pay_1001",
-                "status": status,
-                "amount": amount,
-                "currency": currency,
-                "customer": "user-42",
-                "reference": "order-1001",
-            },
-        },
-        separators=(",", ":"),
-    ).encode()
+def postback(event_type: str, data: dict[str, Any] | None = None) -> SignedPostback:
+    """Return an AcmePay event of *event_type* about *data*, signed with the sample secret."""
+    event: dict[str, Any] = {"id": f"evt_{event_type}", "type": event_type}
+    if data is not None:
+        event["data"] = data
+    body = json.dumps(event, separators=(",", ":")).encode()
+    kind = PostbackKind.OTHER
+    amount = None
+    if data is not None:
+        kind = PostbackKind.DEPOSIT if event_type.startswith("payment.") else PostbackKind.REFUND
+        amount = Money.from_minor_units(data["amount"], data["currency"])
     return SignedPostback(
         body=body,
         headers={SIGNATURE_HEADER: sign(body, SETTINGS["webhook_secret"])},
-        event_key=f"pay_1001:{STATUSES.normalize(status)}",
-        kind=PostbackKind.DEPOSIT,
-        amount=Money(amount, currency),
+        event_key=f"evt_{event_type}",
+        kind=kind,
+        amount=amount,
         signed_headers={SIGNATURE_HEADER},
-        name=f"payment {status!r} ({amount} {currency})",
+        name=f"{event_type} event",
+    )
+
+
+def _payment_postback(status: object) -> SignedPostback:
+    return postback("payment.updated", PAYMENT | {"status": status})
+
+
+def _answer(payload: object, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(status_code=status_code, content=json.dumps(payload).encode())
+
+
+def _refund(status: object, amount: int = 2050) -> dict[str, Any]:
+    return {
+        "id": "re_2001",
+        "payment": "pay_1001",
+        "reference": "refund-1",
+        "status": status,
+        "amount": amount,
+        "currency": "USD",
+    }
+
+
+_FULL_REFUND = RefundRequest(deposit_reference="order-1001", reference="refund-1")
+
+
+def _refund_answer(status: object) -> RecordedAnswer:
+    """The full refund of order-1001: a lookup by reference, then the refund."""
+    return RecordedAnswer(
+        request=_FULL_REFUND,
+        responses=[_answer({"data": [PAYMENT]}), _answer(_refund(status))],
+        name=f"full refund after a lookup ({status!r})",
+    )
+
+
+def _lookup_answer(status: object) -> RecordedAnswer:
+    return RecordedAnswer(
+        request=LookupRequest(kind=PaymentKind.DEPOSIT, provider_reference="pay_1001"),
+        response=_answer(PAYMENT | {"status": status}),
+        name=f"payment lookup ({status!r})",
     )
 
 
 def contract_samples() -> ContractSamples:
     """Return the samples ``acmepay`` is checked with."""
-    request = DepositRequest(
+    deposit = DepositRequest(
         customer_id="user-42", currency="USD", amount=Money("25.50", "USD"), reference="order-1"
     )
     created = {
@@ -60,24 +116,57 @@ def contract_samples() -> ContractSamples:
     return ContractSamples(
         settings=SETTINGS,
         postbacks=[
-            postback("succeeded"),
-            postback("failed", "12.345", "KWD"),
-            postback("pending", "19.99", "USD"),
+            postback("payment.succeeded", PAYMENT | {"amount": 1500, "currency": "JPY"}),
+            postback(
+                "payment.failed", PAYMENT | {"status": "failed", "amount": 12345, "currency": "KWD"}
+            ),
+            postback("refund.succeeded", _refund("succeeded", 1000)),
+            postback("dispute.created"),
         ],
         answers=[
+            RecordedAnswer(request=deposit, response=_answer(created, 201), name="payment created"),
             RecordedAnswer(
-                request=request,
-                response=HttpResponse(status_code=201, content=json.dumps(created).encode()),
-                name="payment created",
-            ),
-            RecordedAnswer(
-                request=request,
-                response=HttpResponse(status_code=422, content=json.dumps(refused).encode()),
+                request=deposit,
+                response=_answer(refused, 422),
                 expected=ProviderDeclinedError,
                 name="payment refused",
             ),
+            attrs.evolve(_lookup_answer("succeeded"), expected=DepositStatus.SUCCEEDED),
+            RecordedAnswer(
+                request=LookupRequest(kind=PaymentKind.DEPOSIT, reference="order-404"),
+                response=_answer({"data": []}),
+                expected=NotFoundError,
+                name="no payment with that reference",
+            ),
+            RecordedAnswer(
+                request=LookupRequest(kind=PaymentKind.REFUND, provider_reference="re_404"),
+                response=_answer({"error": {"message": "No such refund"}}, 404),
+                expected=NotFoundError,
+                name="no such refund",
+            ),
+            RecordedAnswer(
+                request=RefundRequest(
+                    deposit_provider_reference="pay_1001",
+                    amount=Money("10.00", "USD"),
+                    deposit_amount=Money("25.50", "USD"),
+                    reference="refund-1",
+                ),
+                response=_answer(_refund("pending", 1000)),
+                expected=RefundStatus.PENDING,
+                name="partial refund, amounts known",
+            ),
+            attrs.evolve(_refund_answer("succeeded"), expected=RefundStatus.SUCCEEDED),
         ],
         status_probes=[
-            StatusProbe(name="payment status", known=STATUSES.table.keys(), carrier=postback)
+            StatusProbe(
+                name="payment event status", known=PAYMENT_STATUSES.table, carrier=_payment_postback
+            ),
+            StatusProbe(
+                name="payment lookup status", known=PAYMENT_STATUSES.table, carrier=_lookup_answer
+            ),
+            StatusProbe(
+                name="refund answer status", known=REFUND_STATUSES.table, carrier=_refund_answer
+            ),
         ],
+        request_templates=[DepositRequest(customer_id="user-42", currency="EUR")],
     )

@@ -1,4 +1,4 @@
-"""Broken on purpose: declares WITHDRAWALS, whose methods raise NotImplementedError.
+"""Broken on purpose: declares WITHDRAWALS, whose flow method raises NotImplementedError.
 
 Everything else is right, so the contract suite fails for that reason alone.
 """
@@ -39,34 +39,27 @@ class Provider:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def build_deposit(self, request: payplane.DepositRequest) -> payplane.HttpRequest:
-        """Build."""
+    def start_deposit(
+        self, request: payplane.DepositRequest
+    ) -> payplane.Flow[payplane.DepositStart]:
+        """One exchange."""
         if request.amount is not None:
             raise ValidationError("amount", "fixed amounts are not offered", limit="none")
-        return payplane.HttpRequest.json(
+        response = yield payplane.HttpRequest.json(
             operation="start_deposit",
             method="POST",
             url="https://broken.example/deposits",
             payload={"customer": request.customer_id},
         )
-
-    def parse_deposit(
-        self, request: payplane.DepositRequest, response: payplane.HttpResponse | None
-    ) -> payplane.DepositStart:
-        """Parse."""
-        if response is None or response.status_code != 200:  # noqa: PLR2004
+        if response.status_code != 200:  # noqa: PLR2004
             raise MalformedPayloadError("no answer")
         return payplane.DepositStart(
             provider=PROVIDER_ID, customer_id=request.customer_id, currency=request.currency
         )
 
-    def build_withdrawal(self, request: payplane.WithdrawalRequest) -> payplane.HttpRequest:
-        """Not written yet."""
-        raise NotImplementedError
-
-    def parse_withdrawal(
-        self, request: payplane.WithdrawalRequest, response: payplane.HttpResponse
-    ) -> payplane.WithdrawalResult:
+    def create_withdrawal(
+        self, request: payplane.WithdrawalRequest
+    ) -> payplane.Flow[payplane.WithdrawalResult]:
         """Not written yet."""
         raise NotImplementedError
 

@@ -46,23 +46,20 @@ class Provider:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def build_deposit(self, request: payplane.DepositRequest) -> payplane.HttpRequest:
-        """Build."""
+    def start_deposit(
+        self, request: payplane.DepositRequest
+    ) -> payplane.Flow[payplane.DepositStart]:
+        """One exchange."""
         payload = {"customer": request.customer_id}
         if request.amount is not None:
             payload["amount"] = str(request.amount.amount)
-        return payplane.HttpRequest.json(
+        response = yield payplane.HttpRequest.json(
             operation="start_deposit",
             method="POST",
             url="https://broken.example/deposits",
             payload=payload,
         )
-
-    def parse_deposit(
-        self, request: payplane.DepositRequest, response: payplane.HttpResponse | None
-    ) -> payplane.DepositStart:
-        """Parse."""
-        if response is None or response.status_code != 200:  # noqa: PLR2004
+        if response.status_code != 200:  # noqa: PLR2004
             raise MalformedPayloadError("no answer")
         return payplane.DepositStart(
             provider=PROVIDER_ID, customer_id=request.customer_id, currency=request.currency

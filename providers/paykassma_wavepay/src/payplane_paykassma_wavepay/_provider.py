@@ -14,6 +14,7 @@ from payplane import (
     ActivationResult,
     DepositRequest,
     DepositStart,
+    Flow,
     HttpRequest,
     HttpResponse,
     MappedStatus,
@@ -139,8 +140,11 @@ class WavepayProvider:
     """Paykassma Wavepay: builds HTTP request descriptions and parses the answers.
 
     Implements :class:`~payplane.DepositProvider`, :class:`~payplane.ActivationProvider`,
-    :class:`~payplane.WithdrawalProvider` and :class:`~payplane.PostbackProvider`; it
-    performs no I/O (payplane's clients do).
+    :class:`~payplane.WithdrawalProvider` and :class:`~payplane.PostbackProvider` (plugin
+    API 2); it performs no I/O (payplane's clients do). Each operation is one exchange:
+    its flow sends what ``build_*`` describes and returns what ``parse_*`` makes of the
+    answer; both halves are public for tests and tools. Paykassma documents no lookup
+    or refund endpoint, so the provider declares neither.
 
     Args:
         settings: The provider settings.
@@ -154,6 +158,24 @@ class WavepayProvider:
 
     def __repr__(self) -> str:
         return f"<WavepayProvider api_host={self.settings.api_host!r}>"
+
+    # -- flows (plugin API 2) ------------------------------------------------------
+
+    def start_deposit(self, request: DepositRequest) -> Flow[DepositStart]:
+        """Fetch the wallet details (one exchange) and/or build the payment-window URL."""
+        http = self.build_deposit(request)
+        response = (yield http) if http is not None else None
+        return self.parse_deposit(request, response)
+
+    def activate_deposit(self, request: ActivationRequest) -> Flow[ActivationResult]:
+        """Activate a deposit: one exchange, see :meth:`build_activation`."""
+        response = yield self.build_activation(request)
+        return self.parse_activation(request, response)
+
+    def create_withdrawal(self, request: WithdrawalRequest) -> Flow[WithdrawalResult]:
+        """Create a payout: one exchange, see :meth:`build_withdrawal`."""
+        response = yield self.build_withdrawal(request)
+        return self.parse_withdrawal(request, response)
 
     def _plugin_api_url(self, path: str, operation: str) -> str:
         """The plugin API URL of *path*, with ``?secret=``; *operation* needs both settings.
@@ -375,10 +397,12 @@ class WavepayProvider:
         _length("customer_id", request.customer_id, 1, 36)
         _currency("amount.currency", request.amount.currency)
         amount = _whole("amount", request.amount)
-        if _ACCOUNT_NUMBER.fullmatch(request.account_number) is None:
+        beneficiary = request.beneficiary
+        account = request.account_number or (beneficiary.account_number if beneficiary else None)
+        if account is None or _ACCOUNT_NUMBER.fullmatch(account) is None:
             msg = "a Wavepay account number is 10 or 11 digits"
             raise ValidationError("account_number", msg, limit="10-11 digits")
-        email = request.account_email
+        email = request.account_email or (beneficiary.email if beneficiary else None)
         if not email:
             raise ValidationError("account_email", "Wavepay needs it", limit="required")
         if _EMAIL.fullmatch(email) is None:
@@ -394,7 +418,7 @@ class WavepayProvider:
             "is_test": request.test,
             "label": request.customer_id,
             "account_email": email,
-            "account_number": request.account_number,
+            "account_number": account,
         }
         if request.comment is not None:
             fields["comment"] = request.comment

@@ -103,8 +103,13 @@ def loads(text: str | bytes) -> Any:  # noqa: ANN401 - JSON is untyped until str
             text = text.decode("utf-8")
         return _DECIMAL_DECODER.decode(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        msg = f"not a JSON document: {_describe(exc)}"
-        raise MalformedPayloadError(msg) from exc
+        problem = f"not a JSON document: {_describe(exc)}"
+    raise MalformedPayloadError(problem)  # outside the except block: see _NO_CONTEXT
+
+
+# _NO_CONTEXT: a parser's error (JSONDecodeError.doc, UnicodeDecodeError.object) holds the
+# whole body, the postback access key included. The errors raised here are raised after
+# the except block, so that not even a suppressed __context__ carries it on.
 
 
 def _describe(exc: BaseException) -> str:
@@ -125,11 +130,13 @@ def _name(text: str, idx: int) -> tuple[str, int]:
     """Read a member name and its colon at *idx*; return it and where its value starts."""
     if text[idx : idx + 1] != '"':
         raise _fail("a member name", text, idx)
+    problem = None
     try:
         key, idx = _scanstring(text, idx + 1)
     except ValueError as exc:
-        msg = f"not a JSON object: {exc}"
-        raise MalformedPayloadError(msg) from exc
+        problem = f"not a JSON object: {exc}"
+    if problem is not None:
+        raise MalformedPayloadError(problem)  # outside the except block: see _NO_CONTEXT
     idx = _skip(text, idx)
     if text[idx : idx + 1] != ":":
         raise _fail("':'", text, idx)
@@ -222,7 +229,7 @@ def _value(scan: ScanOnce, key: str, text: str, idx: int) -> tuple[Any, int]:
     try:
         return scan(text, idx)
     except StopIteration as exc:
-        raise _fail("a JSON value", text, exc.value) from None
+        error = _fail("a JSON value", text, exc.value)
     except (ValueError, RecursionError) as exc:
-        msg = f"not a JSON object: member {key!r}: {_describe(exc)}"
-        raise MalformedPayloadError(msg) from exc
+        error = MalformedPayloadError(f"not a JSON object: member {key!r}: {_describe(exc)}")
+    raise error  # outside the except block: see _NO_CONTEXT

@@ -40,7 +40,7 @@ def _mmk(amount: int) -> Money:
 
 
 ACTIVATIONS = (
-    # (key1, label, amount, expected outcome)
+    # (wallet transaction id, customer, amount, expected outcome)
     ("1000000001", "demo-user-1", 6000, ActivationOutcome.CREDITED),
     ("1000000002", "demo-user-2", 1000, ActivationOutcome.BELOW_MINIMUM),
     ("1000000003", "demo-user-2", 2000, ActivationOutcome.BELOW_MINIMUM),
@@ -51,7 +51,7 @@ ACTIVATIONS = (
 """The demo's activations: one per outcome, two below the minimum for one label."""
 
 CREDITED_DEPOSITS = (("1000000001", 6000), (f"{KEY1_PENDING_PREFIX}0000004", 7000))
-"""The deposits that end credited, by postback: (key1, amount)."""
+"""The deposits that end credited, by postback: (wallet transaction id, amount)."""
 
 WITHDRAWALS = (
     ("09123456789", 20000, WithdrawalStatus.SUCCEEDED, 1),
@@ -66,12 +66,11 @@ def _details(result: payplane.ActivationResult) -> str:
         return f"credited {result.credited}"
     if status is ActivationOutcome.BELOW_MINIMUM:
         return f"accumulated {result.accumulated}, {result.missing} missing"
-    message = result.message or ""
-    return message if len(message) <= 50 else message[:49] + "…"  # noqa: PLR2004
+    return result.message or ""
 
 
 def _hosted_page(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
-    with harness.step("Hosted payment page", ["what", "value"]) as table:
+    with harness.step("Hosted payment page (MMK)", ["what", "value"]) as table:
         start = client.start_deposit(
             DepositRequest(
                 customer_id="demo-user-1",
@@ -81,9 +80,16 @@ def _hosted_page(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
             )
         )
         url = start.hosted_page_url or ""
-        table.row("hosted page URL", url, ok=url.startswith(f"{harness.sandbox_url}/plugin/?"))
+        page = url.partition("?")[0]
+        fixed = "fixed_amount=6000" in url
+        table.row("hosted page", page, ok=url.startswith(f"{harness.sandbox_url}/plugin/?"))
+        table.row("amount on the page", "6000 MMK, fixed", ok=fixed)
         status = harness.get(url).status_code
         table.row("the page answers", f"HTTP {status}", ok=status == 200)  # noqa: PLR2004
+        table.note(
+            "The page's address carries the customer, the wallet, the currency and the "
+            "amount: payplane builds it from the deposit request, with no API call."
+        )
 
 
 def _wallet_details(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
@@ -96,37 +102,47 @@ def _wallet_details(harness: Any, client: payplane.Client) -> None:  # noqa: ANN
 
 
 def _activations(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
-    columns = ["key1", "customer", "amount", "outcome", "details"]
+    columns = ["wallet transaction id", "customer", "amount", "outcome", "details"]
     with harness.step("Activation: the five outcomes", columns) as table:
-        for key1, label, amount, expected in ACTIVATIONS:
+        for transaction_id, label, amount, expected in ACTIVATIONS:
             result = client.activate_deposit(
-                ActivationRequest(customer_id=label, amount=_mmk(amount), transaction_id=key1)
+                ActivationRequest(
+                    customer_id=label, amount=_mmk(amount), transaction_id=transaction_id
+                )
             )
             outcome = result.outcome.status
-            table.row(key1, label, amount, outcome.name, _details(result), ok=outcome is expected)
+            table.row(
+                transaction_id,
+                label,
+                amount,
+                outcome.name,
+                _details(result),
+                ok=outcome is expected,
+            )
         table.note(
-            f"Below {DEFAULT_MINIMUM_DEPOSIT} MMK, transactions accumulate per customer; "
-            f"key1 {KEY1_PENDING_PREFIX}… is confirmed later, by postback."
+            "The customer pays in the wallet app, then gives the platform the wallet's "
+            f"transaction id. Below {DEFAULT_MINIMUM_DEPOSIT} MMK, transactions accumulate per "
+            f"customer; an id starting {KEY1_PENDING_PREFIX} is confirmed later, by postback."
         )
 
 
 def _deposit_postbacks(harness: Any) -> None:  # noqa: ANN401
-    columns = ["event", "amount", "delivered", "handler runs", "ledger rows", "inbox"]
+    columns = ["deposit (wallet transaction id)", "amount", "delivered", "handler runs"]
+    columns += ["ledger rows", "inbox"]
     with harness.step("Deposit postbacks: delivered twice, applied once", columns) as table:
         if not harness.wait_for_postbacks():
             table.fail("the sandbox did not finish delivering in time")
-        log = harness.deliveries()
-        for key1, amount in CREDITED_DEPOSITS:
-            key = f"ingoing:{key1}"
-            accepted = sum(1 for d in log if f"{key} " in d.label and d.accepted)
+        for transaction_id, amount in CREDITED_DEPOSITS:
+            key = f"ingoing:{transaction_id}"
+            accepted = harness.delivered(key)
             runs, rows = harness.handler_runs(key), harness.ledger_rows(key)
             record = harness.record(key)
             state = record.state.value if record else "missing"
             event_amount = str(record.event.amount) if record else "-"
             table.row(
-                key,
+                transaction_id,
                 event_amount,
-                f"{accepted}x, each 200 ok",
+                f"{accepted}x",
                 runs,
                 rows,
                 state,
@@ -136,12 +152,14 @@ def _deposit_postbacks(harness: Any) -> None:  # noqa: ANN401
                 and state == "applied"
                 and event_amount == str(_mmk(amount)),
             )
-        table.note("Each postback verified with the provider's verifier, recorded, then applied")
-        table.note('once; the repeat was answered 200 {"status":"ok"} without running the handler.')
+        table.note(
+            "Each postback was verified with Paykassma's postback keys, recorded, then applied "
+            "once; the repeat was acknowledged without running the handler."
+        )
 
 
 def _withdrawals(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
-    columns = ["account", "amount", "answer", "postback", "status"]
+    columns = ["account", "amount", "answer", "by postback"]
     with harness.step("Withdrawals: completed by postback", columns) as table:
         created = []
         for account, amount, expected, code in WITHDRAWALS:
@@ -163,12 +181,13 @@ def _withdrawals(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
                 account,
                 amount,
                 result.status.status.name,
-                f"withdrawal_status {code}" if record else "missing",
-                status.name if status else "-",
+                status.name if status else "no postback",
                 ok=result.status.status is WithdrawalStatus.PENDING and status is expected,
             )
-        table.note(f"An account number ending in {ACCOUNT_FAIL_SUFFIX} fails (status 5) and")
-        table.note("releases its reserved amount; any other succeeds (status 1).")
+        table.note(
+            f"An account number ending in {ACCOUNT_FAIL_SUFFIX} fails and releases its reserved "
+            "amount; any other succeeds. Each ends by postback, applied once."
+        )
 
 
 def _insufficient(harness: Any, client: payplane.Client) -> None:  # noqa: ANN401
@@ -191,7 +210,7 @@ def _insufficient(harness: Any, client: payplane.Client) -> None:  # noqa: ANN40
             )
         except InsufficientFundsError as exc:
             fields = dict(exc.field_errors)
-            answer = f"InsufficientFundsError {fields}"
+            answer = f"{type(exc).__name__}: {MESSAGE_INSUFFICIENT}"
             ok = fields == {"withdrawals_sum_amount": (MESSAGE_INSUFFICIENT,)}
         table.row(
             state["balance"],

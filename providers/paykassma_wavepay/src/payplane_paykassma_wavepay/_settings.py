@@ -102,37 +102,20 @@ def to_timezone(value: tzinfo | str) -> tzinfo:
         raise ValidationError(field, msg, limit="+HH:MM or an IANA zone name") from None
 
 
-def _non_empty_secret(_instance: object, attribute: attrs.Attribute[Secret], value: Secret) -> None:
-    if not value:
-        raise ValidationError(attribute.name, "must not be empty", limit="non-empty")
-
-
-def _optional_fields(_cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """Let the optional settings (:data:`NEEDED_FOR`) be ``None``: wrap their converters.
-
-    ``secret_field`` converts every value to a :class:`~payplane.Secret`; an optional key
-    keeps that conversion for a value and leaves ``None`` alone.
-    """
-    return [
-        field.evolve(converter=attrs.converters.optional(field.converter))
-        if field.name in NEEDED_FOR and field.converter is not None
-        else field
-        for field in fields
-    ]
-
-
 def _max_bytes(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         msg = f"{value!r} is not a positive number of bytes"
         raise ValidationError(attribute.name, msg, limit="integer > 0")
 
 
-@attrs.frozen(kw_only=True, field_transformer=_optional_fields)
+@attrs.frozen(kw_only=True)
 class WavepaySettings:
     """How to reach Paykassma and check what it sends.
 
     ``repr()`` never shows the four keys (they are :class:`~payplane.Secret`). Only the
-    postback keys are required; see :data:`NEEDED_FOR` for the rest.
+    postback keys are required; see :data:`NEEDED_FOR` for the rest. A key that is empty,
+    blank, surrounded by whitespace (a newline read from a file) or holds a control
+    character is refused, naming the field (:func:`~payplane.secret_field`'s checks).
 
     Attributes:
         api_host: Base URL of the merchant's Paykassma API, ``"https://api.example.com"``
@@ -158,14 +141,10 @@ class WavepaySettings:
     api_host: str | None = attrs.field(
         default=None, converter=_strip_slash, validator=attrs.validators.optional(_base_url)
     )
-    pluginapi_secret: Secret | None = secret_field(
-        default=None, validator=attrs.validators.optional(_non_empty_secret)
-    )
-    withdrawal_private_key: Secret | None = secret_field(
-        default=None, validator=attrs.validators.optional(_non_empty_secret)
-    )
-    postback_access_key: Secret = secret_field(validator=_non_empty_secret)
-    postback_private_key: Secret = secret_field(validator=_non_empty_secret)
+    pluginapi_secret: Secret | None = secret_field(default=None)
+    withdrawal_private_key: Secret | None = secret_field(default=None)
+    postback_access_key: Secret = secret_field()
+    postback_private_key: Secret = secret_field()
     plugin_host: str | None = attrs.field(
         default=None, converter=_strip_slash, validator=attrs.validators.optional(_base_url)
     )

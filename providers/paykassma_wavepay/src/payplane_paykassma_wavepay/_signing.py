@@ -71,7 +71,7 @@ def _signed_values(fields: Mapping[str, object], *, top: bool) -> list[str]:
             values.append(value)
         elif isinstance(value, Mapping):
             # A nested object contributes its own values, in key order, at its parent's
-            # place (Paykassma's docs do not say; see NOTES.md: inferred).
+            # place (Paykassma's docs do not say: inferred, see the provider's docs page).
             values.extend(_signed_values(value, top=False))
         else:
             values.append(php_str(value))
@@ -167,8 +167,14 @@ def verify_body(
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        msg = f"the body is not UTF-8 (byte {exc.start})"
-        raise MalformedPayloadError(msg) from exc
+        bad_byte: int | None = exc.start
+    else:
+        bad_byte = None
+    if bad_byte is not None:
+        # Raised outside the except block: the decoder's error holds the whole body (the
+        # access key too), and not even as a suppressed context may it travel on.
+        msg = f"the body is not UTF-8 (byte {bad_byte})"
+        raise MalformedPayloadError(msg)
     members, spans = scan_object(text, scanners)
     has_current = CURRENT_SIGNED_MEMBER in members
     if has_current == (LEGACY_SIGNED_MEMBER in members):

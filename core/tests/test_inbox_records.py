@@ -109,9 +109,13 @@ def test_declared_headers_are_kept_with_records_and_refusals(
 
 
 def test_no_declared_headers_keeps_none(
-    store: payplane.Store, registry: payplane.Registry, settings: dict[str, object]
+    store: payplane.Store,
+    registry: payplane.Registry,
+    settings: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A provider without postback_headers: records keep no headers."""
+    """A provider that declares no postback_headers: records keep no headers."""
+    monkeypatch.setattr(payplane_fakepsp.FakeProvider, "postback_headers", frozenset())
     inbox = kit.fake_inbox(store, registry, settings, kit.Recorder())
     inbox.receive("fakepsp", *kit.delivery("d1"))
     record = inbox.get("fakepsp", "deposit:d1:paid")

@@ -1,15 +1,15 @@
 """Inbox throughput on SQLite and PostgreSQL, against a raw INSERT + COMMIT floor.
 
-Each run delivers distinct, signed Wavepay deposit postbacks (the seed's, with a fresh
-transaction id each) to ``Inbox.receive`` (inline mode, the default) from 1, 4 or 16
-threads, with a handler that does nothing. The floor inserts the very row the inbox ends
-with (provider, account, event key, kind, state, attempts, times, headers, the scrubbed
-body and the event JSON, about 12 KB) into a fresh database made by the same store, so
-into the same table with the same unique key and indexes, with one ``INSERT``
-committed on its own (autocommit: one round trip), from as many threads, at the same
-durability: SQLite in WAL mode with ``synchronous=FULL``, PostgreSQL with its default
-``fsync=on`` and ``synchronous_commit=on``. The floor's rows (event JSON included) are
-made before its clock starts.
+Each run delivers distinct, signed Wavepay deposit postbacks (Paykassma's published
+example, with a fresh transaction id each) to ``Inbox.receive`` (inline mode, the
+default) from 1, 4 or 16 threads, with a handler that does nothing. The floor inserts
+the very row the inbox ends with (provider, account, event key, kind, state, attempts,
+times, headers, the scrubbed body and the event JSON, about 12 KB) into a fresh database
+made by the same store, so into the same table with the same unique key and indexes,
+with one ``INSERT`` committed on its own (autocommit: one round trip), from as many
+threads, at the same durability: SQLite in WAL mode with ``synchronous=FULL``,
+PostgreSQL with its default ``fsync=on`` and ``synchronous_commit=on``. The floor's rows
+(event JSON included) are made before its clock starts.
 
 The inbox does more than the floor by design: it verifies and parses each body, turns
 the event into its stored JSON, and runs the handler inside the one transaction that
@@ -74,7 +74,7 @@ def _php_json(value: object) -> str:
 
 
 def postbacks(count: int, tag: str) -> list[bytes]:
-    """Return *count* distinct signed deposit postbacks (the seed's, new ids)."""
+    """Return *count* distinct signed deposit postbacks (Paykassma's published example, new ids)."""
     seed = json.loads((DATA / "seed_postback_deposit.json").read_text(encoding="utf-8"))
     bodies = []
     for index in range(count):

@@ -1,4 +1,4 @@
-"""Postback verify + parse of the seed's deposit postback, against two baselines.
+"""Postback verify + parse of Paykassma's published example deposit postback, against two baselines.
 
 * **floor**: the least any verifier must do with the same body: ``json.loads`` it and run
   Paykassma's two hashes (MD5, then SHA-1 over the hex digest and keys) over the whole
@@ -73,7 +73,7 @@ class PydanticTransaction(BaseModel):
 
 
 class PydanticPostback(BaseModel):
-    """The deposit postback, every member the seed shows."""
+    """The deposit postback, every member Paykassma's published example shows."""
 
     signature: str
     access_key: str
@@ -88,7 +88,7 @@ class PydanticPostback(BaseModel):
 
 
 def seed_postback() -> tuple[bytes, WavepayProvider]:
-    """Return the seed's deposit postback (compact, signed) and a provider that verifies it."""
+    """Return Paykassma's published example deposit postback (compact, signed) and a verifier."""
     vector = json.loads(VECTORS.read_text(encoding="utf-8"))["postback"][0]
     settings = WavepaySettings(
         api_host="https://api.example.com",

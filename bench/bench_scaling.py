@@ -1,8 +1,8 @@
 """Scaling: cost of verify + parse per postback as its two lists grow.
 
-``converted_amount`` grows from 10 to 10,000 entries (additional_data: the seed's two
+``converted_amount`` grows from 10 to 10,000 entries (additional_data: the published example's two
 transactions), and ``additional_data`` from 1 to 1,000 transactions (converted_amount:
-the seed's 184). Each point is the minimum over repeats of the mean time per call. The
+the published example's 184). Each point is the minimum over repeats of the mean time per call. The
 figure per series is the cost per added entry over the last decade (1,000 to 10,000
 entries; 100 to 1,000 transactions) divided by the cost per added entry over the
 decade before: linear work keeps it near 1, a quadratic step would make it about 10.
@@ -49,7 +49,7 @@ def _code(index: int) -> str:
 
 
 def body(converted: int | None, transactions: int | None) -> bytes:
-    """The seed's deposit with *converted* amounts and *transactions* (None: as seeded)."""
+    """The published example deposit with *converted* amounts and *transactions* (None: as is)."""
     data = json.loads((DATA / "seed_postback_deposit.json").read_text(encoding="utf-8"))
     if converted is not None:
         amounts = list(data["converted_amount"].values())

@@ -560,6 +560,33 @@ def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
     ]
 
 
+def _postback_headers(lines: Sequence[str], file: Path | None) -> dict[str, str]:
+    """Headers from ``--headers FILE`` (a JSON object of strings), then each ``--header``.
+
+    Names are lower-cased, as the inbox passes them; a later value wins.
+
+    Raises:
+        CliConfigError: a ``--header`` without ``NAME: VALUE``, or FILE not a JSON object
+            of strings.
+    """
+    headers: dict[str, str] = {}
+    if file is not None:
+        _, data = _read_json_file(file)
+        if not isinstance(data, dict) or not all(
+            isinstance(name, str) and isinstance(value, str) for name, value in data.items()
+        ):
+            msg = f"--headers {file}: expected a JSON object of header names to string values"
+            raise CliConfigError(msg)
+        headers.update({name.lower(): value for name, value in data.items()})
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip() or name != name.strip() or " " in name:
+            msg = f"--header expects 'NAME: VALUE', not {line!r}"
+            raise CliConfigError(msg)
+        headers[name.lower()] = value.strip()
+    return headers
+
+
 @postback.command("verify")
 @click.argument("provider")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -570,21 +597,44 @@ def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
     metavar="NAME=VALUE",
     help="A provider setting, as the field's type; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
+@click.option(
+    "--header",
+    "header_lines",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="A header the postback came with (a signature header, an event id); repeatable.",
+)
+@click.option(
+    "--headers",
+    "headers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON object of the headers the postback came with (what 'postback sign' writes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool) -> None:
+def verify(
+    provider: str,
+    file: Path,
+    *,
+    settings: Sequence[str],
+    header_lines: Sequence[str],
+    headers_file: Path | None,
+    as_json: bool,
+) -> None:
     """Verify the postback body in FILE with PROVIDER's verifier, exactly as received.
 
     Settings (keys included) come from PAYPLANE_<PROVIDER>_<NAME> or --setting and are
-    never shown. Exits 0 when the postback is authentic, 1 when it is not.
+    never shown. Providers that sign in a header (Razorpay) need it: --header 'NAME: VALUE'
+    or --headers FILE. Exits 0 when the postback is authentic, 1 when it is not.
     """
     import payplane  # noqa: PLC0415
     from payplane._inbox._codec import event_to_dict  # noqa: PLC0415
 
     values = _settings(provider, settings, "--setting")
     body, _ = _read_json_file(file)
+    headers = _postback_headers(header_lines, headers_file)
     with payplane.client(provider, values) as client:
         try:
-            event = client.verify_postback(body)
+            event = client.verify_postback(body, headers)
         except PayplaneError as exc:
             if not as_json or isinstance(exc, ConfigurationError):
                 raise
@@ -614,13 +664,21 @@ def verify(provider: str, file: Path, *, settings: Sequence[str], as_json: bool)
     metavar="NAME=VALUE",
     help="A key of the provider; default from PAYPLANE_<PROVIDER>_<NAME>.",
 )
-def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> None:
+@click.option(
+    "--headers-output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the headers to send as a JSON object (for 'postback verify --headers').",
+)
+def sign(
+    provider: str, file: Path, *, output: Path, keys: Sequence[str], headers_output: Path | None
+) -> None:
     """Sign the postback document in FILE as PROVIDER does, into --output.
 
-    FILE holds the postback as JSON; its access key and signature are set (or replaced)
-    with the postback keys from PAYPLANE_<PROVIDER>_<NAME> or --key (only the keys that
-    signing needs). Use it to craft test postbacks for your receiver. Needs the provider's
-    sandbox module, not the sandbox extra.
+    FILE holds the postback as JSON; it is signed with the postback keys from
+    PAYPLANE_<PROVIDER>_<NAME> or --key (only the keys that signing needs). A provider
+    that signs in headers (Razorpay) also gets the headers to send: printed (they hold no
+    key) and, with --headers-output, written as JSON. Use it to craft test postbacks for
+    your receiver. Needs the provider's sandbox module, not the sandbox extra.
     """
     from payplane._sandbox import load_sandbox  # noqa: PLC0415
 
@@ -628,12 +686,12 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
     if not isinstance(document, dict):
         msg = f"{file} holds JSON but not an object"
         raise CliConfigError(msg)
-    signer = load_sandbox(provider).function("sign_postback")
+    signer = _signer(load_sandbox(provider))
     spec = default_registry().spec(provider)
     # Every key is read, none demanded: the signer names the ones it needs.
     values = _settings(provider, keys, "--key", only=spec.secret_fields(), require=False)
     try:
-        body: bytes = signer(document, {name: str(value) for name, value in values.items()})
+        body, headers = signer(document, {name: str(value) for name, value in values.items()})
     except ConfigurationError as exc:
         if exc.field not in spec.secret_fields():
             raise
@@ -645,6 +703,42 @@ def sign(provider: str, file: Path, *, output: Path, keys: Sequence[str]) -> Non
         raise CliConfigError(msg) from exc
     output.write_bytes(body)
     _out(f"signed postback written to {output} ({len(body)} bytes)")
+    if headers:
+        _out("send it with the headers:")
+        for name, value in headers.items():
+            _out(f"  {name}: {value}")
+    if headers_output is not None:
+        headers_output.write_text(json.dumps(headers, indent=2) + "\n", encoding="utf-8")
+        _out(f"headers written to {headers_output}")
+
+
+def _signer(
+    sandbox: Any,  # noqa: ANN401 - a SandboxPlugin
+) -> Callable[[Mapping[str, Any], Mapping[str, str]], tuple[bytes, dict[str, str]]]:
+    """The sandbox's ``signed_postback`` (body and headers), else its ``sign_postback``.
+
+    Raises:
+        ConfigurationError: the sandbox offers neither.
+    """
+    try:
+        both: Callable[..., tuple[bytes, Mapping[str, str]]] = sandbox.function("signed_postback")
+    except ConfigurationError:
+        body_only: Callable[..., bytes] = sandbox.function("sign_postback")
+
+        def sign(
+            document: Mapping[str, Any], keys: Mapping[str, str]
+        ) -> tuple[bytes, dict[str, str]]:
+            return body_only(document, keys), {}
+
+        return sign
+
+    def sign_both(
+        document: Mapping[str, Any], keys: Mapping[str, str]
+    ) -> tuple[bytes, dict[str, str]]:
+        body, headers = both(document, keys)
+        return body, {str(name).lower(): str(value) for name, value in headers.items()}
+
+    return sign_both
 
 
 # -- demo ------------------------------------------------------------------------------------
@@ -688,6 +782,8 @@ def _existing(open_store: Callable[[], Store]) -> Store:
 class _InboxTarget:
     db: Path | None
     postgres: str | None
+    postgres_from_env: bool = False
+    """--postgres came from PAYPLANE_INBOX_POSTGRES: an explicit --db wins over it."""
 
     def store(self) -> Store:
         """Open the inbox named by --db or --postgres; it must exist: nothing is created.
@@ -695,7 +791,7 @@ class _InboxTarget:
         Raises:
             CliConfigError: neither or both named, or no payplane inbox there.
         """
-        if self.db is not None and self.postgres:
+        if self.db is not None and self.postgres and not self.postgres_from_env:
             msg = "pass --db or --postgres, not both"
             raise CliConfigError(msg)
         if self.db is not None:
@@ -831,7 +927,43 @@ def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
     No command here creates an inbox or writes a table: a database without one is
     refused (exit 2) and left as it was.
     """
-    ctx.obj = _InboxTarget(db, postgres)
+    source = ctx.get_parameter_source("postgres")
+    ctx.obj = _InboxTarget(db, postgres, source is click.core.ParameterSource.ENVIRONMENT)
+
+
+def _set_target(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """Take ``--db``/``--postgres`` given after the subcommand, as before it."""
+    if value is None:
+        return
+    target = ctx.find_object(_InboxTarget)
+    assert target is not None  # noqa: S101 - the inbox group always sets it
+    name = str(param.name)
+    given = getattr(target, name)
+    explicit = not (name == "postgres" and target.postgres_from_env)
+    if given is not None and explicit and given != value:
+        msg = f"--{name} given twice, with different values"
+        raise CliConfigError(msg)
+    setattr(target, name, value)
+    if name == "postgres":
+        target.postgres_from_env = False
+
+
+def _inbox_target(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept the inbox group's --db and --postgres after the subcommand too."""
+    command = click.option(
+        "--postgres",
+        metavar="CONNINFO",
+        expose_value=False,
+        callback=_set_target,
+        help="As 'payplane inbox --postgres': the inbox's PostgreSQL connection string.",
+    )(command)
+    return click.option(
+        "--db",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_set_target,
+        help="As 'payplane inbox --db': the inbox's SQLite file.",
+    )(command)
 
 
 _ACCOUNT = click.option(
@@ -844,6 +976,7 @@ _STATES = ["received", "applied", "failed", "ignored", "dead"]
 
 
 @inbox.command("list")
+@_inbox_target
 @click.option("--state", type=click.Choice(_STATES), help="Only records in this state.")
 @click.option("--provider", help="Only records of this provider.")
 @click.option("--account", help="Only records of this merchant account ('' for the default).")
@@ -953,6 +1086,7 @@ def _get_record(box: Inbox, provider: str, event_key: str, account: str) -> Inbo
 
 
 @inbox.command("show")
+@_inbox_target
 @click.argument("provider")
 @click.argument("event_key")
 @_ACCOUNT
@@ -1007,6 +1141,7 @@ _SETTING = click.option(
 
 
 @inbox.command("retry")
+@_inbox_target
 @click.argument("provider")
 @click.argument("event_key")
 @_ACCOUNT
@@ -1048,6 +1183,7 @@ def inbox_retry(  # noqa: PLR0917 - one parameter per option
 
 
 @inbox.command("replay")
+@_inbox_target
 @click.argument("provider")
 @click.argument("event_key")
 @_ACCOUNT
@@ -1093,6 +1229,7 @@ def inbox_replay(  # noqa: PLR0917 - one parameter per option
 
 
 @inbox.command("requeue")
+@_inbox_target
 @click.argument("provider", required=False)
 @click.argument("event_key", required=False)
 @click.option(
@@ -1146,6 +1283,7 @@ def inbox_requeue(
 
 
 @inbox.command("work")
+@_inbox_target
 @_HANDLER
 @click.option(
     "--lease",
@@ -1237,6 +1375,7 @@ def _age(text: str, option: str) -> timedelta:
 
 
 @inbox.command("prune")
+@_inbox_target
 @click.option(
     "--applied-older-than",
     "applied",

@@ -478,7 +478,7 @@ class WavepayProvider:
                 assert message is not None  # noqa: S101 - text is non-empty
                 raise InsufficientFundsError(message.text, field_errors=message.fields)
             raise _declined(message)
-        # The seed's success example is the request echoed without a status.
+        # Paykassma's published success example is the request echoed without a status.
         echoed = wire.status is None and wire.withdrawal_id is not None
         if wire.status != "ok" and not echoed:
             msg = f"withdrawal: unknown answer (status {wire.status!r})"

@@ -81,20 +81,20 @@ def databases() -> list[Any]:
 
 
 def wipe(alias: str) -> None:
-    """Empty the inbox, the credits and the users of database *alias*."""
+    """Empty the inbox and the credits of database *alias*, and the project's users."""
     from django.db import connections  # noqa: PLC0415
 
-    with connections[alias].cursor() as cursor:
-        for table in (
-            "payplane_postbacks",
-            "payplane_rejected",
-            "payplane_djangoproject_credit",
-            "auth_user_user_permissions",
-            "auth_user",
-            "django_session",
-        ):
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
-    connections[alias].close()
+    tables = {
+        alias: ["payplane_postbacks", "payplane_rejected", "payplane_djangoproject_credit"],
+    }
+    tables.setdefault("default", []).extend(
+        ["auth_user_user_permissions", "auth_user", "django_session"]
+    )
+    for where, names in tables.items():
+        with connections[where].cursor() as cursor:
+            for table in names:
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+        connections[where].close()
 
 
 @pytest.fixture(params=databases())

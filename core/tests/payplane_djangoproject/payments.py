@@ -62,3 +62,11 @@ def sqlite_inbox() -> payplane.Inbox:
 def postgres_inbox() -> payplane.Inbox:
     """The inbox on the PostgreSQL database."""
     return make_inbox("postgres")
+
+
+INBOXES = {"default": "sqlite_inbox", "postgres": "postgres_inbox"}
+
+
+def setting(alias: str) -> str:
+    """The ``PAYPLANE_INBOX`` value naming the inbox on *alias*."""
+    return f"payplane_djangoproject.payments.{INBOXES[alias]}"

@@ -27,6 +27,12 @@ settings-time code such as the module that builds the inbox.
 
 from __future__ import annotations
 
+try:
+    import django  # noqa: F401 - only to name the extra when it is missing
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    msg = 'payplane.contrib.django needs Django: pip install "payplane[django]"'
+    raise ImportError(msg) from exc
+
 from payplane.contrib.django._settings import INBOX_SETTING, get_inbox
 from payplane.contrib.django._store import DjangoStore
 

@@ -334,6 +334,29 @@ class DjangoStore(_SqlStore):
     def _atomic(self) -> Any:  # noqa: ANN401 - Django's Atomic
         return transaction.atomic(using=self.using, durable=True)
 
+    @staticmethod
+    def _enter(atomic: Any) -> None:  # noqa: ANN401 - Django's Atomic
+        try:
+            atomic.__enter__()
+        except RuntimeError as exc:
+            msg = (
+                f"{exc} DjangoStore commits each event itself: call the inbox outside "
+                "transaction.atomic (and ATOMIC_REQUESTS: payplane's view is exempt)"
+            )
+            raise RuntimeError(msg) from exc
+
+    @contextmanager
+    def _short(self) -> Iterator[None]:
+        """A transaction of its own for one short step (a durable atomic block)."""
+        atomic = self._atomic()
+        self._enter(atomic)
+        try:
+            yield
+        except BaseException as exc:
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        atomic.__exit__(None, None, None)
+
     @contextmanager
     def _transaction(
         self, wait: float, begin: Callable[[_Connection], _SqlApply | None]
@@ -369,13 +392,7 @@ class DjangoStore(_SqlStore):
         for attempt in (1, 2):
             atomic = self._atomic()
             try:
-                atomic.__enter__()
-            except RuntimeError as exc:
-                msg = (
-                    f"{exc} DjangoStore commits each event itself: call the inbox outside "
-                    "transaction.atomic (and ATOMIC_REQUESTS: payplane's view is exempt)"
-                )
-                raise RuntimeError(msg) from exc
+                self._enter(atomic)
             except DatabaseError as exc:
                 if self._busy(exc):  # SQLite's BEGIN IMMEDIATE (transaction_mode)
                     raise InboxBusyError(str(exc)) from exc
@@ -516,7 +533,7 @@ class DjangoStore(_SqlStore):
         def run(conn: _Connection) -> Any:  # noqa: ANN401 - the work's result
             release = self._lock(wait)
             try:
-                with self._atomic():
+                with self._short():
                     if self.sqlite:
                         conn.execute(_SQLITE_LOCK)
                     return work(conn)
@@ -591,7 +608,7 @@ class DjangoStore(_SqlStore):
         # reject() runs this through _run already: write without a second retry layer.
         release = self._lock(_REJECT_WAIT)
         try:
-            with self._atomic():
+            with self._short():
                 if self.sqlite:
                     self._conn.execute(_SQLITE_LOCK)
                 insert(self._conn)
@@ -606,7 +623,7 @@ class DjangoStore(_SqlStore):
         del conn
         release = self._lock(_REJECT_WAIT)
         try:
-            with self._atomic():
+            with self._short():
                 if self.sqlite:
                     self._conn.execute(_SQLITE_LOCK)
                 self._conn.execute(
@@ -628,7 +645,7 @@ class DjangoStore(_SqlStore):
     def _prune_batch(self, conn: _Connection, statement: str, params: tuple[object, ...]) -> int:
         release = self._lock(_REJECT_WAIT)
         try:
-            with self._atomic():
+            with self._short():
                 if self.sqlite:
                     conn.execute(_SQLITE_LOCK)
                 count: int = conn.execute(statement, params).rowcount

@@ -16,7 +16,7 @@ Add the app, name your inbox, include the URLs, migrate::
 
 :class:`DjangoStore` runs the inbox on Django's own database connection, so the ORM
 writes of a handler commit with the "applied" mark. The app brings the migration of the
-inbox tables, the postback view (:mod:`payplane.contrib.django.urls`), read-only admin
+inbox tables, the postback view (``payplane.contrib.django.urls``), read-only admin
 pages with permission-checked retry, replay and re-queue actions, and the management
 command ``payplane_inbox`` (``list``, ``show``, ``retry``, ``replay``, ``requeue``,
 ``work``, ``prune``). See :doc:`/howto/django`.

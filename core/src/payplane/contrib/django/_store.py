@@ -162,7 +162,7 @@ class DjangoStore(_SqlStore):
 
     The store opens its transactions itself and refuses to run inside another
     ``atomic`` block (``RuntimeError`` from Django: an acknowledged event must be
-    committed). The postback view of :mod:`payplane.contrib.django.urls` is exempt
+    committed). The postback view of ``payplane.contrib.django.urls`` is exempt
     from ``ATOMIC_REQUESTS``; call the inbox yourself outside ``atomic``. Django's
     ``TestCase`` is fine (its blocks allow durable ones).
 

@@ -59,7 +59,12 @@ def setup() -> None:
             os.environ["PAYPLANE_DJANGO_FRESH_POSTGRES"] = _schema(dsn)
             atexit.register(_drop_schemas)
     os.environ["DJANGO_SETTINGS_MODULE"] = "payplane_djangoproject.settings"
-    django.setup()
+    try:
+        django.setup()
+    finally:
+        # Configured now; other tests' subprocesses (a Celery worker, whose Django
+        # fixup would load this project) must not inherit it.
+        del os.environ["DJANGO_SETTINGS_MODULE"]
     from django.core.management import call_command  # noqa: PLC0415
 
     for alias in ("default", "postgres"):

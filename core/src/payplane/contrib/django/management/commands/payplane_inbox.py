@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import threading
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -280,6 +282,12 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
 
     def _work(self, inbox: Inbox, **options: Any) -> None:  # noqa: ANN401
         stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()  # the event in hand is finished first, as in the CLI
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        previous_int = signal.signal(signal.SIGINT, on_signal)
         try:
             summary = inbox.work(
                 stop=stop,
@@ -289,8 +297,9 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django is untyped
                 until_idle=options["until_idle"],
                 max_attempts=options["max_attempts"],
             )
-        except KeyboardInterrupt:  # Ctrl+C between events: nothing is held
-            return
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
         data = {"applied": summary.applied, "failed": summary.failed, "dead": summary.dead}
         if options["as_json"]:
             self._json(data)

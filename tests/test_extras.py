@@ -121,5 +121,6 @@ def test_extras_follow_the_package_metadata() -> None:
         "uvicorn": "sandbox",
         "psycopg": "postgres",
         "payplane_paykassma_wavepay": "paykassma-wavepay",
+        "django": "django",
     }.items() <= extras.items()
     assert "all" not in extras.values()

@@ -75,29 +75,24 @@ def test_flask(inbox: payplane.Inbox) -> None:
     assert _ledger(inbox) == [(storm.event_key(2), "1002")]
 
 
-def test_django(inbox: payplane.Inbox) -> None:
-    """The Django view through Django's test client: applied once, CSRF-exempt."""
-    import django  # noqa: PLC0415
-    from django.conf import settings  # noqa: PLC0415
-    from django.test import Client  # noqa: PLC0415
+def test_django() -> None:
+    """The Django app's view, with the snippet's inbox: applied once through the ORM."""
+    import payplane_djangokit as kit  # noqa: PLC0415
+    from django.test import Client, override_settings  # noqa: PLC0415
 
-    urls = ModuleType("payplane_test_urls")
-    urls.urlpatterns = _load("inbox_django").postback_urls(inbox)  # type: ignore[attr-defined]
-    sys.modules["payplane_test_urls"] = urls
-    if not settings.configured:
-        settings.configure(
-            ROOT_URLCONF="payplane_test_urls",
-            ALLOWED_HOSTS=["testserver"],
-            USE_TZ=True,
-            SECRET_KEY="django-test-only-not-a-payplane-secret",
-        )
-        django.setup()
+    kit.setup()
+    from payplane_djangoproject.models import Credit  # noqa: PLC0415
+
+    kit.wipe("default")
+    snippet = _load("inbox_django")
+    snippet.inbox = snippet.make_inbox(Credit, storm.SETTINGS)  # type: ignore[attr-defined]
     client = Client(enforce_csrf_checks=True)
     kwargs = {"content_type": "application/json"}
-    first = client.post("/postbacks/paykassma_wavepay", storm.postback(3), **kwargs)
-    again = client.post("/postbacks/paykassma_wavepay", storm.postback(3), **kwargs)
-    wrong_method = client.get("/postbacks/paykassma_wavepay")
+    with override_settings(PAYPLANE_INBOX=f"{snippet.__name__}.inbox"):
+        first = client.post("/payplane/paykassma_wavepay", storm.postback(3), **kwargs)
+        again = client.post("/payplane/paykassma_wavepay", storm.postback(3), **kwargs)
+        wrong_method = client.get("/payplane/paykassma_wavepay")
     assert (first.status_code, first.content) == storm.OK
     assert (again.status_code, again.content) == storm.OK
     assert wrong_method.status_code == 405
-    assert _ledger(inbox) == [(storm.event_key(3), "1003")]
+    assert kit.credit_counts("default") == {storm.event_key(3): 1}

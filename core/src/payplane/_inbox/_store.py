@@ -228,7 +228,9 @@ class InboxTransaction:
 
     Attributes:
         connection: The ``sqlite3.Connection`` or ``psycopg.Connection`` (from the
-            store's pool) whose transaction will also mark the event applied; ``None``
+            store's pool) whose transaction will also mark the event applied; with
+            :class:`~payplane.contrib.django.DjangoStore`, Django's connection
+            (``django.db.connections[using]``), which the ORM writes through; ``None``
             for the in-memory store. Write through it to make your work and the
             "applied" mark atomic, which is what makes delivery exactly once. Do not
             commit, roll back or close it.

@@ -1,0 +1,1 @@
+"""``payplane_inbox``: the ``payplane inbox`` commands, on the project's inbox."""

@@ -1,0 +1,1 @@
+"""The inbox tables (schema version 2), created with the stores' own statements."""

@@ -427,9 +427,10 @@ class SQLAlchemyStore(_SqlStore):
         conn = driver.sa
         module: Any = _sqlite if self.sqlite else _postgres
         if self.sqlite:
-            mode = conn.exec_driver_sql("PRAGMA journal_mode = WAL").scalar()
-            conn.commit()
-            del mode  # an in-memory or read-only file keeps its mode; writes still work
+            # Not through SQLAlchemy: an engine whose "begin" event emits BEGIN (its
+            # pysqlite recipe) would run it inside a transaction, where SQLite refuses it.
+            driver_connection: Any = conn.connection.driver_connection
+            driver_connection.execute("PRAGMA journal_mode = WAL")
         with self._writing(driver, _OPERATION_WAIT):
             if not self.sqlite:
                 conn.exec_driver_sql(

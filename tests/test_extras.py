@@ -120,6 +120,7 @@ def test_extras_follow_the_package_metadata() -> None:
         "starlette": "sandbox",
         "uvicorn": "sandbox",
         "psycopg": "postgres",
+        "sqlalchemy": "sqlalchemy",
         "payplane_paykassma_wavepay": "paykassma-wavepay",
     }.items() <= extras.items()
     assert "all" not in extras.values()

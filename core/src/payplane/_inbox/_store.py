@@ -228,10 +228,13 @@ class InboxTransaction:
 
     Attributes:
         connection: The ``sqlite3.Connection`` or ``psycopg.Connection`` (from the
-            store's pool) whose transaction will also mark the event applied; ``None``
-            for the in-memory store. Write through it to make your work and the
-            "applied" mark atomic, which is what makes delivery exactly once. Do not
-            commit, roll back or close it.
+            store's pool) whose transaction will also mark the event applied; the
+            SQLAlchemy ``Connection`` for
+            :class:`~payplane.contrib.sqlalchemy.SQLAlchemyStore` (whose ORM session
+            :func:`payplane.contrib.sqlalchemy.session` gives); ``None`` for the
+            in-memory store. Write through it to make your work and the "applied" mark
+            atomic, which is what makes delivery exactly once. Do not commit, roll back
+            or close it.
     """
 
     connection: Any

@@ -1,5 +1,6 @@
 """Optional integrations of payplane with other libraries, each behind its extra.
 
 Each lives in its own module, is imported only when used and is switched on with one
-call: :mod:`payplane.contrib.opentelemetry` (``payplane[otel]``).
+call: :mod:`payplane.contrib.opentelemetry` (``payplane[otel]``),
+:mod:`payplane.contrib.sqlalchemy` (``payplane[sqlalchemy]``).
 """

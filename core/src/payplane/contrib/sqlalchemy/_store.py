@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+import sqlalchemy
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -275,7 +276,7 @@ class SQLAlchemyStore(_SqlStore):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: sqlalchemy.Engine,  # named in full: the docs link nothing they cannot import
         *,
         create: bool = True,
         session_factory: SessionFactory | None = None,

@@ -420,3 +420,16 @@ def test_public_names_are_pinned() -> None:
     assert module.__all__ == ["SQLAlchemyStore", "SessionFactory", "session"]
     for name in module.__all__:
         assert getattr(module, name) is not None, name
+
+
+def test_unreachable_database_is_a_configuration_error() -> None:
+    """No server behind the engine: ConfigurationError naming the engine, password hidden."""
+    engine = sa.create_engine(
+        "postgresql+psycopg://payplane:not-a-real-password@127.0.0.1:1/none",
+        connect_args={"connect_timeout": 1},
+    )
+    with pytest.raises(ConfigurationError, match="cannot create payplane's inbox") as caught:
+        SQLAlchemyStore(engine)
+    assert caught.value.field == "engine"
+    assert "not-a-real-password" not in str(caught.value)
+    engine.dispose()

@@ -66,7 +66,7 @@ nitpicky = True
 # domain never reports them.)
 _EXTERNAL_MODULES = (
     "collections.abc contextvars datetime decimal enum types typing os logging threading attrs"
-    " httpx pluggy opentelemetry stamina starlette"
+    " httpx pluggy opentelemetry sqlalchemy stamina starlette"
 )
 nitpick_ignore_regex = [
     # ``decimal.Decimal``, ``collections.abc.Mapping``, ``httpx.Client``...

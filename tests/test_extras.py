@@ -120,7 +120,21 @@ def test_extras_follow_the_package_metadata() -> None:
         "starlette": "sandbox",
         "uvicorn": "sandbox",
         "psycopg": "postgres",
+        "sqlalchemy": "sqlalchemy",
         "payplane_paykassma_wavepay": "paykassma-wavepay",
         "django": "django",
     }.items() <= extras.items()
     assert "all" not in extras.values()
+
+
+def test_the_readme_names_every_extra() -> None:
+    """Each extra core declares appears in the README's table of features and extras."""
+    import tomllib  # noqa: PLC0415 - only this test reads TOML
+
+    root = Path(__file__).resolve().parents[1]
+    core = tomllib.loads((root / "core" / "pyproject.toml").read_text(encoding="utf-8"))
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    extras = core["project"]["optional-dependencies"]
+    assert extras, "core declares no extras"
+    missing = [name for name in extras if f"`payplane[{name}]`" not in readme]
+    assert missing == []

@@ -246,6 +246,24 @@ def observability() -> None:
     del on
 
 
+def sqlalchemy_store(url: str, settings: dict[str, str]) -> None:
+    import sqlalchemy  # noqa: PLC0415
+    from sqlalchemy.orm import Session, sessionmaker  # noqa: PLC0415
+
+    from payplane.contrib.sqlalchemy import SQLAlchemyStore, session  # noqa: PLC0415
+
+    def credit(event: PostbackEvent, transaction: payplane.InboxTransaction) -> None:
+        orm: Session = session(transaction)
+        orm.execute(sqlalchemy.text("SELECT 1"))
+        transaction.connection.execute(sqlalchemy.text("SELECT :key"), {"key": event.event_key})
+
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+    store: payplane.Store = SQLAlchemyStore(engine, session_factory=sessionmaker())
+    inbox = payplane.Inbox(store, credit, providers={"paykassma_wavepay": settings})
+    inbox.work(until_idle=True)
+    engine.dispose()
+
+
 class SlowCalls:
     """An observer of client calls, as users write one."""
 

@@ -164,6 +164,22 @@ def _insert_params(new: NewRecord) -> dict[str, object]:
     }
 
 
+def record_statement(state: RecordState) -> str:
+    """``record``'s insert of an event in *state*, times from the server's clock.
+
+    Parameters: provider, account, event key, kind, state, headers, body, event. Returns
+    the state when it inserted, no row when the event was there.
+    """
+    received = state is RecordState.RECEIVED
+    return (
+        "INSERT INTO payplane_postbacks (provider, account, event_key, kind, state,"  # noqa: S608
+        " received_at, applied_at, next_attempt_at, headers, body, event) VALUES"
+        f" (%s, %s, %s, %s, %s, now(), {'NULL' if received else 'now()'},"
+        f" {'now()' if received else 'NULL'}, %s, %s, %s)"
+        " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING state"
+    )
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -428,14 +444,7 @@ class PostgresStore(_SqlStore):
         retry on a fresh one.
         """
         del wait
-        received = state is RecordState.RECEIVED
-        statement = (
-            "INSERT INTO payplane_postbacks (provider, account, event_key, kind, state,"  # noqa: S608
-            " received_at, applied_at, next_attempt_at, headers, body, event) VALUES"
-            f" (%s, %s, %s, %s, %s, now(), {'NULL' if received else 'now()'},"
-            f" {'now()' if received else 'NULL'}, %s, %s, %s)"
-            " ON CONFLICT (provider, account, event_key) DO NOTHING RETURNING state"
-        )
+        statement = record_statement(state)
         params = (*new.ref, new.kind, state.value, new.headers_json, new.body, new.event_json)
 
         def work(conn: psycopg.Connection[Any]) -> tuple[RecordState, bool]:

@@ -361,6 +361,10 @@ class _SqlStore:
         with contextlib.suppress(Exception):
             conn.execute("ROLLBACK")
 
+    def _commit(self, conn: Any) -> None:  # noqa: ANN401
+        """Commit the apply transaction open on *conn*."""
+        conn.execute("COMMIT")
+
     @contextmanager
     def _holding(self, conn: Any, token: Any, context: _SqlApply) -> Iterator[_SqlApply]:  # noqa: ANN401
         """Yield *context*; commit on a normal exit, roll back otherwise; release all."""
@@ -380,7 +384,7 @@ class _SqlStore:
                 self._release(conn, token, lost=False)
                 return
             try:
-                conn.execute("COMMIT")
+                self._commit(conn)
             except Exception as exc:
                 lost = self._lost(exc, conn)
                 if not lost:

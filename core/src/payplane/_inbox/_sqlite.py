@@ -136,6 +136,22 @@ _CLAIM = (
 )
 
 
+def insert_params(new: NewRecord, state: RecordState, now: object) -> tuple[object, ...]:
+    """The parameters of ``_INSERT`` for *new* in *state*, recorded at *now* (as stored)."""
+    return (
+        *new.ref,
+        new.kind,
+        state.value,
+        1 if state is RecordState.APPLIED else 0,
+        now,
+        None if state is RecordState.RECEIVED else now,
+        now if state is RecordState.RECEIVED else None,
+        new.headers_json,
+        new.body,
+        new.event_json,
+    )
+
+
 def _held(
     store: SQLiteStore,
     conn: sqlite3.Connection,
@@ -440,19 +456,7 @@ class SQLiteStore(_SqlStore):
     # -- the steps ----------------------------------------------------------------------------
 
     def _insert_params(self, new: NewRecord, state: RecordState) -> tuple[object, ...]:
-        now = self.time(_now())
-        return (
-            *new.ref,
-            new.kind,
-            state.value,
-            1 if state is RecordState.APPLIED else 0,
-            now,
-            None if state is RecordState.RECEIVED else now,
-            now if state is RecordState.RECEIVED else None,
-            new.headers_json,
-            new.body,
-            new.event_json,
-        )
+        return insert_params(new, state, self.time(_now()))
 
     def record(
         self, new: NewRecord, state: RecordState, *, wait: float

@@ -230,10 +230,13 @@ class InboxTransaction:
         connection: The ``sqlite3.Connection`` or ``psycopg.Connection`` (from the
             store's pool) whose transaction will also mark the event applied; with
             :class:`~payplane.contrib.django.DjangoStore`, Django's connection
-            (``django.db.connections[using]``), which the ORM writes through; ``None``
-            for the in-memory store. Write through it to make your work and the
-            "applied" mark atomic, which is what makes delivery exactly once. Do not
-            commit, roll back or close it.
+            (``django.db.connections[using]``), which the ORM writes through; the
+            SQLAlchemy ``Connection`` for
+            :class:`~payplane.contrib.sqlalchemy.SQLAlchemyStore` (whose ORM session
+            :func:`payplane.contrib.sqlalchemy.session` gives); ``None`` for the
+            in-memory store. Write through it to make your work and the "applied" mark
+            atomic, which is what makes delivery exactly once. Do not commit, roll back
+            or close it.
     """
 
     connection: Any

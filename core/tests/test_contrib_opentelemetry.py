@@ -669,9 +669,13 @@ def deliver(
         )
         error = handler()
         if error is None:
-            hook.payplane_postback_applied(provider=provider, event=event, replay=False)
+            hook.payplane_postback_applied(
+                provider=provider, account=account, event=event, replay=False
+            )
         else:
-            hook.payplane_postback_failed(provider=provider, event=event, error=error, replay=False)
+            hook.payplane_postback_failed(
+                provider=provider, account=account, event=event, error=error, replay=False
+            )
     hook.payplane_postback_answered(
         provider=provider,
         account=account,
@@ -873,7 +877,7 @@ def test_a_replay_is_counted_as_one(registry: payplane.Registry, telemetry: Tele
     """An operator's replay (no delivery): an apply span of its own, counted ``replay=True``."""
     hook = registry.plugin_manager.hook
     hook.payplane_postback_applying(provider="fakepsp", account=None, event=EVENT, replay=True)
-    hook.payplane_postback_applied(provider="fakepsp", event=EVENT, replay=True)
+    hook.payplane_postback_applied(provider="fakepsp", account=None, event=EVENT, replay=True)
     apply = telemetry.span("payplane.postback.apply")
     assert (apply.parent, (apply.attributes or {})["payplane.replay"]) == (None, True)
     assert telemetry.counts("payplane.inbox.applied") == {
@@ -923,7 +927,7 @@ def test_a_closing_hook_without_its_opening_closes_nothing(
             elapsed=0.1,
         )
         assert getattr(trace.get_current_span(), "name", None) == "payplane.postback.apply"
-        hook.payplane_postback_applied(provider="fakepsp", event=EVENT, replay=False)
+        hook.payplane_postback_applied(provider="fakepsp", account=None, event=EVENT, replay=False)
         assert getattr(trace.get_current_span(), "name", None) == "outer"
     assert [span.name for span in telemetry.spans()] == ["payplane.postback.apply", "outer"]
     assert sum(telemetry.counts("payplane.inbox.received").values()) == 1

@@ -508,7 +508,7 @@ def test_a_lost_commit_closes_the_run_and_the_retry_applies(
         "payplane_postback_answered",
     ]
     (failed,) = observer.of("payplane_postback_failed")
-    assert failed["error"].original_type is StoreUnavailableError
+    assert failed["error"].original_type is ConnectionError
     assert observer.answered()["outcome"] == "applied"
 
 
@@ -529,7 +529,7 @@ def test_a_workers_lost_commit_closes_the_run_and_the_next_claim_applies(
         "payplane_postback_applied",
     ]
     (failed,) = observer.of("payplane_postback_failed")
-    assert failed["error"].original_type is StoreUnavailableError
+    assert failed["error"].original_type is ConnectionError
 
 
 def test_retry_and_replay_run_the_handler_outside_any_delivery(

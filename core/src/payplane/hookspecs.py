@@ -336,9 +336,9 @@ def payplane_postback_failed(
     replaced).
 
     A commit lost with the database connection after the handler ran is reported here
-    too, its error a stand-in for the store's ``ConnectionError``: whether that commit
-    went through is unknown, and the inbox's own retry (inline mode) or the event's
-    recorded state tells.
+    too, *error* a stand-in whose ``original_type`` is :class:`ConnectionError`: whether
+    that commit went through is unknown; the inbox's own retry (inline mode) or the
+    event's recorded state tells.
     """
 
 

@@ -28,6 +28,7 @@ import time
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Self
 
+from payplane._inbox._store import StoreUnavailableError
 from payplane._redaction import describe_exception, redact_exception
 from payplane.exceptions import PayplaneError, RedactedCause
 
@@ -271,11 +272,17 @@ RunHooks = Run | _UnobservedRun
 
 
 def _shown(error: BaseException, scrub: Redactor) -> BaseException:
-    """*error* as observers get it: a payplane error redacted in place, else a stand-in."""
+    """*error* as observers get it: a payplane error redacted in place, else a stand-in.
+
+    The store's private error for a lost connection stands in as the public class it
+    reaches callers as, :class:`ConnectionError` (an ``error.type`` label names no
+    private module).
+    """
     if isinstance(error, PayplaneError):
         redact_exception(error, scrub)
         return error
-    shown = RedactedCause(scrub(describe_exception(error)), original_type=type(error))
+    kind = ConnectionError if isinstance(error, StoreUnavailableError) else type(error)
+    shown = RedactedCause(scrub(describe_exception(error)), original_type=kind)
     return shown.with_traceback(error.__traceback__)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
+import payplane_storm as storm
 import pytest
 from payplane_otelkit import Telemetry, render
 
@@ -90,6 +91,26 @@ def test_the_span_listing_is_what_the_snippet_records(
     with registry.client("paykassma_wavepay", SETTINGS, transport=transport, retry=FAST) as client:
         _load("observability").take_and_pay(client)
     assert render(captured) == block("client-spans")
+
+
+def test_the_inbox_listing_is_what_deliveries_record(tmp_path: Path) -> None:
+    """The guide's listing of inbox spans: a new postback, its repeat, a forged one, as the
+    guide's own inbox (docs/snippets/inbox_setup.py) records them."""
+    telemetry = Telemetry()
+    instrumentation = otel.instrument(tracer_provider=telemetry.tracer_provider)
+    inbox = _load("inbox_setup").make_inbox(str(tmp_path / "app.sqlite3"), storm.SETTINGS)
+    try:
+        body = storm.postback(1)
+        inbox.receive("paykassma_wavepay", body)
+        inbox.receive("paykassma_wavepay", body)
+        inbox.receive("paykassma_wavepay", body.replace(b"TX00000001", b"TX00000002"))
+    finally:
+        inbox.store.close()
+        instrumentation.uninstrument()
+    try:
+        assert render(telemetry) == block("inbox-spans")
+    finally:
+        telemetry.shutdown()
 
 
 def test_the_metrics_table_lists_every_metric() -> None:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
+from payplane_inboxkit import Recorder, delivery
 from payplane_otelkit import Telemetry, labels
 
 import payplane
@@ -691,9 +692,13 @@ def deliver(
         )
         error = handler()
         if error is None:
-            hook.payplane_postback_applied(provider=provider, event=event, replay=False)
+            hook.payplane_postback_applied(
+                provider=provider, account=account, event=event, replay=False
+            )
         else:
-            hook.payplane_postback_failed(provider=provider, event=event, error=error, replay=False)
+            hook.payplane_postback_failed(
+                provider=provider, account=account, event=event, error=error, replay=False
+            )
     hook.payplane_postback_answered(
         provider=provider,
         account=account,
@@ -895,7 +900,7 @@ def test_a_replay_is_counted_as_one(registry: payplane.Registry, telemetry: Tele
     """An operator's replay (no delivery): an apply span of its own, counted ``replay=True``."""
     hook = registry.plugin_manager.hook
     hook.payplane_postback_applying(provider="fakepsp", account=None, event=EVENT, replay=True)
-    hook.payplane_postback_applied(provider="fakepsp", event=EVENT, replay=True)
+    hook.payplane_postback_applied(provider="fakepsp", account=None, event=EVENT, replay=True)
     apply = telemetry.span("payplane.postback.apply")
     assert (apply.parent, (apply.attributes or {})["payplane.replay"]) == (None, True)
     assert telemetry.counts("payplane.inbox.applied") == {
@@ -945,7 +950,7 @@ def test_a_closing_hook_without_its_opening_closes_nothing(
             elapsed=0.1,
         )
         assert getattr(trace.get_current_span(), "name", None) == "payplane.postback.apply"
-        hook.payplane_postback_applied(provider="fakepsp", event=EVENT, replay=False)
+        hook.payplane_postback_applied(provider="fakepsp", account=None, event=EVENT, replay=False)
         assert getattr(trace.get_current_span(), "name", None) == "outer"
     assert [span.name for span in telemetry.spans()] == ["payplane.postback.apply", "outer"]
     assert sum(telemetry.counts("payplane.inbox.received").values()) == 1
@@ -960,3 +965,56 @@ def no_instrumentation_warnings(
     if request.node.name != "test_an_instrumentation_failure_breaks_no_call":
         failures = [r for r in caplog.records if r.name == "payplane.contrib.opentelemetry"]
         assert failures == []
+
+
+# -- the inbox itself, in deferred mode --------------------------------------------------------
+
+
+def test_a_deferred_inbox_counts_dead_events_and_shows_no_secret(
+    registry: payplane.Registry, settings: dict[str, object], telemetry: Telemetry
+) -> None:
+    """A real deferred inbox: deliveries recorded (one forged), a worker's runs that fail
+    with the webhook secret in the error, one event dead, one applied. The dead metric
+    counts the dead event under its account, the worker's span notes it, and no span
+    attribute, event or metric attribute shows any form of the settings' secrets."""
+    handler = Recorder()
+    inbox = payplane.Inbox(
+        payplane.MemoryStore(),
+        handler,
+        providers={"fakepsp": settings},
+        accounts={"fakepsp": {"shop-a": settings}},
+        registry=registry,
+        mode="deferred",
+        max_attempts=1,
+    )
+    inbox.receive("fakepsp", *delivery("d1"), account="shop-a")
+    inbox.receive("fakepsp", *delivery("d2"))
+    forged, _ = delivery("d3")
+    inbox.receive("fakepsp", forged, {"x-signature": payplane_fakepsp.TEST_WEBHOOK_SECRET})
+    handler.fail_next = 1
+    with telemetry.tracer_provider.get_tracer("worker").start_as_current_span("work"):
+        summary = inbox.work(until_idle=True)
+    assert (summary.dead, summary.applied) == (1, 1)
+    assert telemetry.counts("payplane.inbox.dead") == {
+        labels(
+            payplane__provider="fakepsp",
+            payplane__account="shop-a",
+            payplane__event__kind="deposit",
+        ): 1
+    }
+    assert [event.name for event in telemetry.span("work").events] == ["payplane.postback.dead"]
+    failed, applied = [s for s in telemetry.spans() if s.name == "payplane.postback.apply"]
+    assert (failed.attributes or {})["payplane.account"] == "shop-a"
+    assert (failed.attributes or {})["error.type"] == "RuntimeError"
+    assert "payplane.account" not in (applied.attributes or {})
+    received = [
+        (dict(attributes)["payplane.outcome"], dict(attributes).get("payplane.account"), count)
+        for attributes, count in telemetry.counts("payplane.inbox.received").items()
+    ]
+    assert sorted(received, key=str) == [
+        ("recorded", "shop-a", 1),
+        ("recorded", None, 1),
+        ("rejected", None, 1),
+    ]
+    secrets = redactor_for({payplane_fakepsp.TEST_WEBHOOK_SECRET, payplane_fakepsp.TEST_API_KEY})
+    assert [text for text in telemetry.texts() if secrets.found_in(text)] == []

@@ -301,31 +301,44 @@ def payplane_postback_applying(
 
 
 @hookspec
-def payplane_postback_applied(provider: str, event: PostbackEvent, replay: bool) -> None:  # noqa: FBT001 - hooks take arguments by name
+def payplane_postback_applied(
+    provider: str,
+    account: str | None,
+    event: PostbackEvent,
+    replay: bool,  # noqa: FBT001 - hooks take arguments by name
+) -> None:
     """Called after the inbox's handler for *event* committed.
 
-    *replay* is true when an operator replayed an already applied event. Called once per
-    applied event (and once per replay), after the commit, so an observer that raises
-    cannot undo the application. It closes the :func:`payplane_postback_applying` call
-    made before the handler ran.
+    *account* is as for :func:`payplane_postback_applying` (``None`` for a provider's
+    one account); *replay* is true when an operator replayed an already applied event.
+    Called once per applied event (and once per replay), after the commit, so an
+    observer that raises cannot undo the application. It closes the
+    :func:`payplane_postback_applying` call made before the handler ran.
     """
 
 
 @hookspec
 def payplane_postback_failed(
     provider: str,
+    account: str | None,
     event: PostbackEvent,
     error: BaseException,
     replay: bool,  # noqa: FBT001 - hooks take arguments by name
 ) -> None:
     """Called after the inbox's handler for *event* raised, or its commit failed.
 
-    It closes the :func:`payplane_postback_applying` call made before the handler ran.
-    Nothing the handler wrote through the transaction is kept; the event stays
-    recorded, to be delivered or retried again. *error* is the handler's exception when
-    it is a :class:`~payplane.exceptions.PayplaneError` (redacted), and otherwise a
-    :class:`~payplane.exceptions.RedactedCause` standing in for it (``original_type``
-    is its class, its text has the provider's secrets replaced).
+    It closes the :func:`payplane_postback_applying` call made before the handler ran;
+    *account* is as given there. Nothing the handler wrote through the transaction is
+    kept; the event stays recorded, to be delivered or retried again. *error* is the
+    handler's exception when it is a :class:`~payplane.exceptions.PayplaneError`
+    (redacted), and otherwise a :class:`~payplane.exceptions.RedactedCause` standing in
+    for it (``original_type`` is its class, its text has the provider's secrets
+    replaced).
+
+    A commit lost with the database connection after the handler ran is reported here
+    too, *error* a stand-in whose ``original_type`` is :class:`ConnectionError`: whether
+    that commit went through is unknown; the inbox's own retry (inline mode) or the
+    event's recorded state tells.
     """
 
 
@@ -339,9 +352,18 @@ def payplane_postback_dead(
 ) -> None:
     """Called when a deferred worker gives up on *event*: it is dead.
 
+    Called once, when the run that made the event dead committed, right after that
+    run's :func:`payplane_postback_failed`: by a worker (:meth:`Inbox.work
+    <payplane.Inbox.work>`), a task's :meth:`Inbox.apply <payplane.Inbox.apply>`, or an
+    operator's :meth:`Inbox.retry <payplane.Inbox.retry>` of a failed event in deferred
+    mode. An event that was dead already and fails again (a retry without re-queueing
+    it) is not reported again; one re-queued and dead once more is. A record whose
+    event cannot be rebuilt at all is made dead without this hook (there is no event
+    to give): its error is logged.
+
     A dead event is kept, and applied again only when an operator retries it. *error* is
     the last recorded failure (its text, secrets replaced) or ``None``; *attempts* how
-    many times the handler ran for it.
+    many times the handler ran for it since it was recorded (or last re-queued).
     """
 
 

@@ -17,6 +17,7 @@ from typing import Literal, TypeGuard
 
 from payplane._http import PostbackAnswer, _headers
 from payplane._inbox._codec import event_from_dict, event_to_json
+from payplane._inbox._hooks import InboxHooks, RunHooks, note, verified
 from payplane._inbox._store import (
     ApplyContext,
     EventRef,
@@ -40,6 +41,7 @@ from payplane._secrets import Redactor, secret_values
 from payplane.exceptions import (
     ConfigurationError,
     MalformedPayloadError,
+    PayloadTooLargeError,
     PayplaneError,
     SignatureError,
     UnsupportedCapabilityError,
@@ -229,6 +231,13 @@ def _check_wait(value: object) -> float:
         msg = f"wait must be a finite, non-negative number of seconds, not {value!r}"
         raise ConfigurationError(msg, field="wait")
     return float(value)
+
+
+def _rejection_reason(exc: PayplaneError) -> str:
+    """The reason class of a refused verification (``payplane.hookspecs.REJECTION_REASONS``)."""
+    if isinstance(exc, SignatureError):
+        return "signature"
+    return "too_large" if isinstance(exc, PayloadTooLargeError) else "malformed"
 
 
 def _unstorable_key(event_key: object) -> str | None:
@@ -422,6 +431,7 @@ class Inbox:
         self.max_attempts = _check_positive_int(max_attempts, "max_attempts")
         self.backoff = Backoff() if backoff is None else _check_backoff(backoff)
         self._registry = registry or default_registry()
+        self._hooks = InboxHooks(self._registry.plugin_manager.hook)
         self._providers: dict[tuple[str, str], _Provider] = {}
         # Every account's secrets: a refused delivery may carry another account's keys
         # (a postback for shop A sent to shop B's URL), and is kept scrubbed of them all.
@@ -487,18 +497,33 @@ class Inbox:
         it is verified with that account's settings only.
 
         Never raises for anything a sender controls: every refusal is an answer.
+        Observers hear of the delivery and its outcome (``payplane_postback_received``,
+        ``payplane_postback_answered``).
         """
+        with self._hooks.delivery(provider, account) as delivery:
+            return delivery.answered(self._deliver(provider, account, body, headers))
+
+    def _deliver(
+        self, provider: str, account: str, body: bytes, headers: Mapping[str, str] | None
+    ) -> PostbackAnswer:
         entry = self._providers.get((provider, account))
         if entry is None:
-            return _answer(404, _not_accepted(provider, account))
+            return self._unknown(provider, account)
         try:
             return self._receive(entry, provider, account, body, headers)
         except Exception as exc:  # noqa: BLE001 - the last line: an answer, never a 500
+            note("error")
             where = f"{provider}/{account}" if account else provider
             self._log_failure(
                 entry, logging.ERROR, f"postback for {where} failed: asking for a re-send", exc
             )
             return entry.send_again
+
+    def _unknown(self, provider: str, account: str) -> PostbackAnswer:
+        """Answer a delivery sent where this inbox accepts none (404)."""
+        known = any(accepted == provider for accepted, _ in self._providers)
+        note("rejected", "unknown_account" if known else "unknown_provider")
+        return _answer(404, _not_accepted(provider, account))
 
     async def receive_async(
         self,
@@ -542,14 +567,17 @@ class Inbox:
             # mostly noise from whoever finds the URL.
             level = logging.WARNING if isinstance(exc, SignatureError) else logging.INFO
             error = f"{type(exc).__name__}: {exc.message}"
+            note("rejected", _rejection_reason(exc))
             return self._refuse(entry, provider, account, body, lowered, error, exc.message, level)
         except Exception as exc:  # noqa: BLE001 - a provider's bug, not the sender's fault
             return self._provider_failed(
                 entry, provider, account, body, lowered, exc, "verify a postback"
             )
+        verified(event)
         problem = _unstorable_key(event.event_key)
         if problem is not None:
             error = f"MalformedPayloadError: {problem}"
+            note("rejected", "malformed")
             return self._refuse(
                 entry, provider, account, body, lowered, error, problem, logging.WARNING
             )
@@ -557,6 +585,7 @@ class Inbox:
             event_json = event_to_json(event, scrub=entry.scrub)
         except MalformedPayloadError as exc:
             error = f"MalformedPayloadError: {exc.message}"
+            note("rejected", "malformed")
             return self._refuse(
                 entry, provider, account, body, lowered, error, exc.message, logging.WARNING
             )
@@ -594,8 +623,10 @@ class Inbox:
         try:
             recorded, inserted = self.store.record(new, state, wait=self.wait)
         except InboxBusyError:
+            note("busy")
             return entry.send_again  # not recorded, so not acknowledged: sent again
         except StoreUnavailableError as exc:
+            note("unavailable")
             self._log_failure(
                 entry,
                 logging.ERROR,
@@ -607,6 +638,10 @@ class Inbox:
             self._hand_off(entry, new.ref)
         if event is not None and not inserted and recorded not in _SETTLED:
             return self._apply(entry, new.ref, event)
+        if state is RecordState.IGNORED:
+            note("ignored")
+        else:
+            note("recorded" if inserted else "repeat")
         return entry.accepted
 
     def _hand_off(self, entry: _Provider, ref: EventRef) -> bool:
@@ -628,12 +663,21 @@ class Inbox:
         self, provider: str, body: bytes, *, size: int, exact: bool, account: str = ""
     ) -> PostbackAnswer:
         """Refuse a body over the limit, of which *body* is what was read (ASGI app)."""
+        with self._hooks.delivery(provider, account) as delivery:
+            return delivery.answered(
+                self._deliver_too_large(provider, account, body, size=size, exact=exact)
+            )
+
+    def _deliver_too_large(
+        self, provider: str, account: str, body: bytes, *, size: int, exact: bool
+    ) -> PostbackAnswer:
         entry = self._providers.get((provider, account))
         if entry is None:
-            return _answer(404, _not_accepted(provider, account))
+            return self._unknown(provider, account)
         try:
             return self._too_large(entry, provider, account, body, size=size, exact=exact)
         except Exception as exc:  # noqa: BLE001 - the last line: an answer, never a 500
+            note("error")
             self._log_failure(entry, logging.ERROR, f"postback for {provider} failed", exc)
             return entry.send_again
 
@@ -649,6 +693,7 @@ class Inbox:
     ) -> PostbackAnswer:
         what = f"{size} bytes" if exact else f"at least {size} bytes"
         message = f"body of {what} is over the limit of {self.max_body} bytes"
+        note("rejected", "too_large")
         return self._refuse(
             entry,
             provider,
@@ -683,6 +728,7 @@ class Inbox:
         where = f"{provider}/{account}" if account else provider
         logger.log(level, "postback for %s refused: %s", where, error)
         if not self._keep_rejected(entry, provider, account, body, headers, error):
+            note("unavailable")
             return entry.send_again
         return _answer(status, self._refused.scrub_log(entry.scrub_log(answer)))
 
@@ -736,6 +782,7 @@ class Inbox:
         self._keep_rejected(
             entry, provider, account, body, headers, f"internal error: {_describe(exc)}"
         )
+        note("error")
         return entry.send_again
 
     def _log_failure(self, entry: _Provider, level: int, message: str, exc: BaseException) -> None:
@@ -762,6 +809,7 @@ class Inbox:
             try:
                 return self._apply_once(entry, ref, event, new=new, replay=replay, ran=ran)
             except InboxBusyError:
+                note("busy")
                 logger.info(
                     "postback %s busy elsewhere: asking for a re-send", entry.scrub_log(str(ref))
                 )
@@ -771,6 +819,7 @@ class Inbox:
                 # one more attempt on a fresh connection cannot apply the event twice.
                 # An operator's replay is not repeated once its handler ran.
                 if attempt == 2 or (replay and ran):  # noqa: PLR2004 - the one retry
+                    note("unavailable")
                     self._log_failure(
                         entry,
                         logging.ERROR,
@@ -794,17 +843,23 @@ class Inbox:
         replay: bool,
         ran: list[bool],
     ) -> PostbackAnswer:
-        with self.store.applying(ref, wait=self.wait, new=new) as context:
+        # The run's hooks close after the transaction ended: entered first, left last.
+        with self._hooks.run() as run, self.store.applying(ref, wait=self.wait, new=new) as context:
             if context.state in _SETTLED and not context.fresh and not replay:
+                note("ignored" if context.state is RecordState.IGNORED else "repeat")
                 return entry.accepted
             if not self._for_handler(event):
                 # Recorded before the inbox knew it for a non-payment: settle it, no handler.
                 context.mark_ignored()
+                note("ignored")
                 return entry.accepted
             ran.append(True)
             deferred = self.mode == "deferred" and new is None and not replay
-            failure = self._run_handler(entry, context, event, replay=replay, deferred=deferred)
+            failure = self._run_handler(
+                entry, context, event, replay=replay, deferred=deferred, run=run
+            )
         if failure is not None:
+            note("failed")
             self._log_failure(
                 entry,
                 logging.WARNING,
@@ -812,7 +867,7 @@ class Inbox:
                 failure,
             )
             return entry.send_again
-        self._applied_hook(entry, ref.provider, event, replay=replay)
+        note("applied")
         return entry.accepted
 
     def _run_handler(
@@ -823,12 +878,15 @@ class Inbox:
         *,
         replay: bool,
         deferred: bool,
+        run: RunHooks,
     ) -> Exception | None:
         """Run the handler in a savepoint of *context*'s transaction and mark the outcome.
 
         In deferred mode a failure schedules the next attempt (or, past *max_attempts*,
         makes the event dead); inline, the provider's re-send is the next attempt.
+        *run* tells observers (its hooks close once the transaction ended).
         """
+        run.applying(context.ref, event, replay=replay, scrub=entry.scrub)
         try:
             with context.savepoint():
                 _check_completed(self.handler(event, context.transaction))
@@ -836,25 +894,17 @@ class Inbox:
             failures = context.attempts + (0 if context.fresh else 1)
             dead = deferred and failures >= self.max_attempts
             retry_in = self.backoff.delay(failures) if deferred and not dead else None
-            context.mark_failed(entry.scrub_log(_describe(exc)), retry_in=retry_in, dead=dead)
+            error = entry.scrub_log(_describe(exc))
+            context.mark_failed(error, retry_in=retry_in, dead=dead)
+            # Dead now, and not before (an operator's retry of a dead event): said once.
+            died = dead and context.state is not RecordState.DEAD
+            run.raised(exc, dead=error if died else None, attempts=failures)
             return exc
         if replay:
             context.mark_replayed()
         else:
             context.mark_applied()
         return None
-
-    def _applied_hook(
-        self, entry: _Provider, provider: str, event: PostbackEvent, *, replay: bool
-    ) -> None:
-        try:
-            self._registry.plugin_manager.hook.payplane_postback_applied(
-                provider=provider, event=event, replay=replay
-            )
-        except Exception as exc:  # noqa: BLE001 - an observer's failure changes no answer
-            self._log_failure(
-                entry, logging.ERROR, "a payplane_postback_applied observer failed", exc
-            )
 
     # -- deferred mode ---------------------------------------------------------------------
 
@@ -957,19 +1007,16 @@ class Inbox:
 
     def _work_one(self, lease: float) -> RecordState | None:
         """Claim and apply one due event; return how it ended (``None``: none was due)."""
-        with self.store.claim(wait=self.wait, lease=lease) as context:
+        # The run's hooks close after the transaction ended: entered first, left last.
+        with self._hooks.run() as run, self.store.claim(wait=self.wait, lease=lease) as context:
             if context is None:
                 return None
-            outcome, notify = self._apply_held(context)
-        if notify is not None:
-            notify()  # once committed
-        return outcome
+            return self._apply_held(context, run)
 
-    def _apply_held(self, context: ApplyContext) -> tuple[RecordState, Callable[[], None] | None]:
+    def _apply_held(self, context: ApplyContext, run: RunHooks) -> RecordState:
         """Apply the event *context* holds (a worker's or a task's); commit follows.
 
-        Returns how it ended, and what to call once the transaction commits (the
-        ``payplane_postback_applied`` observers), if anything.
+        Returns how it ended; *run* tells observers once the transaction ended.
         """
         entry = self._entry(context.ref)
         try:
@@ -980,16 +1027,13 @@ class Inbox:
                 retry_in=None,
                 dead=True,
             )
-            return RecordState.DEAD, None
+            return RecordState.DEAD
         if not self._for_handler(event):
             context.mark_ignored()  # recorded before the inbox knew it for a non-payment
-            return RecordState.IGNORED, None
-        failure = self._run_handler(entry, context, event, replay=False, deferred=True)
+            return RecordState.IGNORED
+        failure = self._run_handler(entry, context, event, replay=False, deferred=True, run=run)
         if failure is None:
-            notify = functools.partial(
-                self._applied_hook, entry, context.ref.provider, event, replay=False
-            )
-            return RecordState.APPLIED, notify
+            return RecordState.APPLIED
         failures = context.attempts + 1
         outcome = RecordState.DEAD if failures >= self.max_attempts else RecordState.FAILED
         self._log_failure(
@@ -998,7 +1042,7 @@ class Inbox:
             f"handler failed for {context.ref} (attempt {failures} of {self.max_attempts})",
             failure,
         )
-        return outcome, None
+        return outcome
 
     def apply(self, provider: str, event_key: str, *, account: str = "") -> RecordState:
         """Apply one recorded event now, exactly once: the task of a task-queue hand-off.
@@ -1021,19 +1065,17 @@ class Inbox:
         """
         ref = _ref(provider, event_key, account)
         try:
-            with self.store.applying(ref, wait=self.wait) as context:
+            # The run's hooks close after the transaction ended: entered first, left last.
+            with self._hooks.run() as run, self.store.applying(ref, wait=self.wait) as context:
                 state: RecordState = context.state
                 if state not in (RecordState.RECEIVED, RecordState.FAILED):
                     return state
-                outcome, after = self._apply_held(context)
+                return self._apply_held(context, run)
         except InboxBusyError:
             record = self.store.get(ref)
             if record is None:  # pragma: no cover - it was there a moment ago
                 raise LookupError(str(ref)) from None
             return record.state
-        if after is not None:
-            after()
-        return outcome
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=5), limit: int = 1000) -> int:
         """Hand off again the events still waiting *older_than* after they were due.

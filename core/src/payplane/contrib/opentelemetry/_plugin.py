@@ -493,16 +493,21 @@ class OpenTelemetryPlugin:
             }
             self._open(
                 self._applies,
-                (provider, event.event_key),
+                (provider, account, event.event_key),
                 "payplane.postback.apply",
                 SpanKind.INTERNAL,
                 attributes,
             )
 
     def _applied(
-        self, provider: str, event: PostbackEvent, outcome: str, error: BaseException | None
+        self,
+        provider: str,
+        account: str | None,
+        event: PostbackEvent,
+        outcome: str,
+        error: BaseException | None,
     ) -> None:
-        opened = self._close(self._applies, (provider, event.event_key))
+        opened = self._close(self._applies, (provider, account, event.event_key))
         if opened is None or opened.span is None:
             return
         elapsed = time.perf_counter() - opened.started
@@ -527,18 +532,20 @@ class OpenTelemetryPlugin:
         span.end()
 
     @hookimpl
-    def payplane_postback_applied(self, provider: str, event: PostbackEvent) -> None:
+    def payplane_postback_applied(
+        self, provider: str, account: str | None, event: PostbackEvent
+    ) -> None:
         """Close the handler run's span; count the event applied and time the run."""
         with self._contained("payplane_postback_applied"):
-            self._applied(provider, event, "applied", None)
+            self._applied(provider, account, event, "applied", None)
 
     @hookimpl
     def payplane_postback_failed(
-        self, provider: str, event: PostbackEvent, error: BaseException
+        self, provider: str, account: str | None, event: PostbackEvent, error: BaseException
     ) -> None:
         """Close the handler run's span as an error; count the failure and time the run."""
         with self._contained("payplane_postback_failed"):
-            self._applied(provider, event, "failed", error)
+            self._applied(provider, account, event, "failed", error)
 
     @hookimpl
     def payplane_postback_dead(

@@ -372,10 +372,13 @@ class Inbox:
     provider failed to verify is also kept among the rejected deliveries.
 
     Exactly once holds when the handler writes through ``transaction.connection`` (SQLite
-    and PostgreSQL stores): the writes and the "applied" mark commit together, inline
-    or in a worker. A handler with other side effects (an HTTP call, another database)
-    gets at least once, with ``event.event_key`` stable across deliveries for its own
-    deduplication.
+    and PostgreSQL stores), through Django's ORM with
+    :class:`~payplane.contrib.django.DjangoStore`, or through the session
+    :func:`payplane.contrib.sqlalchemy.session` gives with
+    :class:`~payplane.contrib.sqlalchemy.SQLAlchemyStore`: the writes and the "applied"
+    mark commit together, inline or in a worker. A handler with other side effects (an
+    HTTP call, another database) gets at least once, with ``event.event_key`` stable
+    across deliveries for its own deduplication.
 
     The handler must be a plain function: async functions, generator functions (and
     partials or callables wrapping them) are refused when the inbox is built, and a

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import payplane
 from payplane import (
     DepositStatus,
     Money,
@@ -87,6 +88,22 @@ def test_seed_withdrawal_event(kit: Any, provider: WavepayProvider, withdrawal: 
     assert transaction.status.status is WithdrawalStatus.SUCCEEDED
     assert transaction.occurred_at is None  # "" is no datetime
     assert transaction.transaction_id is None
+
+
+def test_the_client_redacts_an_event_without_reading_its_converted_amounts(
+    kit: Any, deposit: Any
+) -> None:
+    """Client.verify_postback scrubs the event (a label echoing the access key becomes
+    ***) but leaves the map of ~180 converted amounts unread: codes and numbers only."""
+    echoing = {**deposit, "label": kit.access_key}
+    with payplane.client("paykassma_wavepay", kit.settings_values()) as client:
+        event = client.verify_postback(kit.signed_body(echoing), {})
+    assert isinstance(event, payplane.PostbackEvent)
+    assert event.raw["label"] == "***"
+    converted = event.raw["converted_amount"]
+    assert type(converted).__payplane_holds_no_text__ is True
+    assert converted._cache is None
+    assert converted["USD"] == Money("4.61", "USD")
 
 
 def test_converted_amounts_exact(kit: Any, provider: WavepayProvider, deposit: Any) -> None:

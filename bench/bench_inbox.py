@@ -38,12 +38,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from _harness import ROOT, argument_parser, figure_line, machine, main_guard
 
 import payplane
-from payplane import Inbox, InboxTransaction, OtherEvent, PostbackEvent, SQLiteStore
+from payplane import (
+    Inbox,
+    InboxTransaction,
+    MemoryStore,
+    OtherEvent,
+    PostbackEvent,
+    SQLiteStore,
+)
 from payplane._inbox._codec import event_to_json
 from payplane_paykassma_wavepay import postback_signature
 
@@ -89,13 +96,16 @@ def postbacks(count: int, tag: str) -> list[bytes]:
     return bodies
 
 
-def _run_threads(items: Sequence[bytes], threads: int, work: Callable[[bytes], None]) -> float:
+_T = TypeVar("_T")
+
+
+def _run_threads(items: Sequence[_T], threads: int, work: Callable[[_T], None]) -> float:
     """Run *work* over *items* split across *threads*; return wall seconds."""
     chunks = [items[i::threads] for i in range(threads)]
     barrier = threading.Barrier(threads + 1)
     errors: list[BaseException] = []
 
-    def run(chunk: Sequence[bytes]) -> None:
+    def run(chunk: Sequence[_T]) -> None:
         barrier.wait()
         try:
             for item in chunk:
@@ -128,7 +138,12 @@ class _Backend:
     def store(self) -> Any:  # noqa: ANN401 - SQLiteStore or PostgresStore
         raise NotImplementedError
 
-    def floor(self) -> Callable[[bytes], None]:
+    def floor(self, *, transaction: bool = False) -> Callable[[Any], None]:
+        """Return a function inserting one prepared row, committed alone.
+
+        With *transaction*, each row is inside an explicit BEGIN ... COMMIT instead: the
+        shape of the inbox's one transaction.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -152,7 +167,7 @@ class _SQLite(_Backend):
         self.runs += 1
         return SQLiteStore(self.directory / f"inbox-{self.runs}.db")
 
-    def floor(self) -> Callable[[bytes], None]:
+    def floor(self, *, transaction: bool = False) -> Callable[[Any], None]:
         self.runs += 1
         path = self.directory / f"floor-{self.runs}.db"
         SQLiteStore(path).close()  # the same table, key and indexes as the inbox's
@@ -171,7 +186,12 @@ class _SQLite(_Backend):
         def insert(row: Any) -> None:  # noqa: ANN401 - a prepared row
             provider, key, kind, body, event = row
             now = datetime.now(UTC).isoformat()
-            conn().execute(_FLOOR_INSERT, (provider, key, kind, now, now, body, event))
+            connection = conn()
+            if transaction:  # the inbox's shape: the write lock first, one COMMIT
+                connection.execute("BEGIN IMMEDIATE")
+            connection.execute(_FLOOR_INSERT, (provider, key, kind, now, now, body, event))
+            if transaction:
+                connection.execute("COMMIT")
 
         return insert
 
@@ -204,7 +224,7 @@ class _Postgres(_Backend):
         self.stores.append(store)
         return store
 
-    def floor(self) -> Callable[[bytes], None]:
+    def floor(self, *, transaction: bool = False) -> Callable[[Any], None]:
         for store in self.stores:
             store.close()
         self._reset()
@@ -222,7 +242,11 @@ class _Postgres(_Backend):
                     self.connections.append(connection)
             provider, key, kind, body, event = row
             now = datetime.now(UTC)
+            if transaction:  # the inbox's shape: three round trips, one COMMIT
+                connection.execute("BEGIN")
             connection.execute(statement, (provider, key, kind, now, now, body, event))
+            if transaction:
+                connection.execute("COMMIT")
 
         return insert
 
@@ -289,6 +313,86 @@ def measure(backend: _Backend, count: int, rounds: int) -> list[str]:
     return lines
 
 
+def measure_shape(backend: _Backend, count: int, rounds: int) -> str:
+    """The floor's row inside BEGIN ... COMMIT against the floor, one thread, interleaved.
+
+    No inbox code runs: the ratio is what the inbox's transaction shape costs by itself,
+    the part of the inbox's ratio that only a different floor could remove.
+    """
+    registry = payplane.Registry()
+    verifier = payplane.client(PROVIDER, SETTINGS, registry=registry)
+    shaped_times: list[float] = []
+    floor_times: list[float] = []
+    for index in range(rounds):
+        bodies = postbacks(count, f"S{index}")
+        rows = [_row(verifier.verify_postback, body) for body in bodies]
+        runs = [False, True] if index % 2 == 0 else [True, False]
+        for transaction in runs:
+            insert = backend.floor(transaction=transaction)
+            elapsed = _run_threads(rows, 1, insert)
+            (shaped_times if transaction else floor_times).append(elapsed)
+    verifier.close()
+    ratios = sorted(s / f for s, f in zip(shaped_times, floor_times, strict=True))
+    line = figure_line(
+        f"inbox {backend.name} transaction shape concurrency 1 (rows/s)",
+        count / statistics.median(shaped_times),
+        count / statistics.median(floor_times),
+        unit="rows/s",
+        ratio=statistics.median(shaped_times) / statistics.median(floor_times),
+        target=None,
+        note=(
+            "the floor's row inside BEGIN ... COMMIT, no inbox code; per-run ratio range"
+            f" {ratios[0]:.2f}-{ratios[-1]:.2f}"
+        ),
+    )
+    print(line, flush=True)
+    return line
+
+
+def measure_work(backend: _Backend, count: int, rounds: int) -> str:
+    """The inbox on a MemoryStore (no database at all) against the floor, one thread.
+
+    The ratio is the inbox's own work per postback (verify, parse, the stored event,
+    scrubbing, the handler's bracket) as a share of the floor's database write.
+    """
+    registry = payplane.Registry()
+    verifier = payplane.client(PROVIDER, SETTINGS, registry=registry)
+    work_times: list[float] = []
+    floor_times: list[float] = []
+    for index in range(rounds):
+        bodies = postbacks(count, f"W{index}")
+        rows = [_row(verifier.verify_postback, body) for body in bodies]
+        runs = ["floor", "work"] if index % 2 == 0 else ["work", "floor"]
+        for run in runs:
+            if run == "floor":
+                floor_times.append(_run_threads(rows, 1, backend.floor()))
+                continue
+            inbox = Inbox(MemoryStore(), _noop, providers={PROVIDER: SETTINGS}, registry=registry)
+
+            def receive(body: bytes, inbox: Inbox = inbox) -> None:
+                if inbox.receive(PROVIDER, body).status_code != 200:  # noqa: PLR2004
+                    msg = "the in-memory inbox refused a postback"
+                    raise RuntimeError(msg)
+
+            work_times.append(_run_threads(bodies, 1, receive))
+    verifier.close()
+    ratios = sorted(w / f for w, f in zip(work_times, floor_times, strict=True))
+    line = figure_line(
+        f"inbox {backend.name} own work concurrency 1 (postbacks/s)",
+        count / statistics.median(work_times),
+        count / statistics.median(floor_times),
+        unit="postbacks/s",
+        ratio=statistics.median(work_times) / statistics.median(floor_times),
+        target=None,
+        note=(
+            "the inbox on a MemoryStore (no database) against the floor; per-run ratio range"
+            f" {ratios[0]:.2f}-{ratios[-1]:.2f}"
+        ),
+    )
+    print(line, flush=True)
+    return line
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure and print one line per figure."""
     parser = argument_parser(__doc__)
@@ -305,6 +409,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.store != "postgres":
         with tempfile.TemporaryDirectory(prefix="payplane-bench-") as directory:
             measure(_SQLite(Path(directory)), count, rounds)
+            shape = Path(directory) / "shape"
+            shape.mkdir()
+            measure_shape(_SQLite(shape), count, rounds)
+            work = Path(directory) / "work"
+            work.mkdir()
+            measure_work(_SQLite(work), count, rounds)
     if args.store == "sqlite":
         return 0
     dsn = os.environ.get(DSN_ENV)
@@ -314,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     postgres = _Postgres(dsn)
     try:
         measure(postgres, count, rounds)
+        measure_shape(postgres, count, rounds)
+        measure_work(postgres, count, rounds)
     finally:
         postgres.close()
     return 0

@@ -85,9 +85,17 @@ def test_client(bench_module: ModuleType, capsys: pytest.CaptureFixture[str]) ->
 def test_inbox(bench_module: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
     lines = _run("bench_inbox", capsys)
     _check_format(lines)
-    expected = [f"inbox SQLite concurrency {n} (postbacks/s)" for n in (1, 4, 16)]
+    expected = [
+        *(f"inbox SQLite concurrency {n} (postbacks/s)" for n in (1, 4, 16)),
+        "inbox SQLite transaction shape concurrency 1 (rows/s)",
+        "inbox SQLite own work concurrency 1 (postbacks/s)",
+    ]
     if os.environ.get("PAYPLANE_TEST_POSTGRES_DSN"):
-        expected += [f"inbox PostgreSQL concurrency {n} (postbacks/s)" for n in (1, 4, 16)]
+        expected += [
+            *(f"inbox PostgreSQL concurrency {n} (postbacks/s)" for n in (1, 4, 16)),
+            "inbox PostgreSQL transaction shape concurrency 1 (rows/s)",
+            "inbox PostgreSQL own work concurrency 1 (postbacks/s)",
+        ]
     else:
         assert lines[-1].startswith("inbox PostgreSQL: skipped")
     assert _figures(lines) == expected

@@ -108,6 +108,31 @@ def test_two_different_inbox_files_are_refused(inbox_db: Path, tmp_path: Path) -
     assert "--db given twice" in result.output
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inbox", "list", "--db", "{db}", "--db", "{other}"],
+        ["inbox", "--db", "{db}", "--db", "{other}", "list"],
+        ["inbox", "list", "--postgres", "postgresql://a@127.0.0.1:1/x", "--postgres", "{pg}"],
+    ],
+    ids=["db-after", "db-before", "postgres-after"],
+)
+def test_one_option_naming_two_inboxes_is_refused(
+    inbox_db: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """--db (or --postgres) twice on one side of the subcommand, differing: exit 2.
+
+    Not the last one silently: that could operate on another database than meant.
+    """
+    other = tmp_path / "other.db"
+    other.write_bytes(b"")
+    values = {"{db}": str(inbox_db), "{other}": str(other), "{pg}": "postgresql://b@h:1/y"}
+    result = run([values.get(arg, arg) for arg in args])
+    assert result.exit_code == 2
+    assert "given twice, with different values" in result.output
+    assert "postgresql://" not in result.output
+
+
 def test_the_same_inbox_file_twice_is_fine(inbox_db: Path) -> None:
     """Repeating the same --db before and after the subcommand is not an error."""
     result = run(["inbox", "--db", str(inbox_db), "list", "--db", str(inbox_db), "--json"])

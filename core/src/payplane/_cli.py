@@ -966,6 +966,7 @@ def _when(value: datetime | None) -> str:
 @click.option(
     "--db",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,  # to refuse two different files, not take the last one
     help="The inbox's SQLite file.",
 )
 @click.option(
@@ -975,18 +976,29 @@ def _when(value: datetime | None) -> str:
     help=f"The inbox's PostgreSQL connection string (or {INBOX_POSTGRES_ENV}); never shown.",
 )
 @click.pass_context
-def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
+def inbox(ctx: click.Context, db: tuple[Path, ...], postgres: str | None) -> None:
     """Look at and operate an existing postback inbox (SQLite file or PostgreSQL).
 
     No command here creates an inbox or writes a table: a database without one is
     refused (exit 2) and left as it was.
     """
     source = ctx.get_parameter_source("postgres")
-    ctx.obj = _InboxTarget(db, postgres, source is click.core.ParameterSource.ENVIRONMENT)
+    ctx.obj = _InboxTarget(
+        _one("db", db), postgres, source is click.core.ParameterSource.ENVIRONMENT
+    )
 
 
-def _set_target(ctx: click.Context, param: click.Parameter, value: object) -> None:
+def _one(name: str, values: Sequence[Any]) -> Any:  # noqa: ANN401 - a Path or a str
+    """The one value of a repeatable option, or None; different values are refused."""
+    if len(set(values)) > 1:
+        msg = f"--{name} given twice, with different values"
+        raise CliConfigError(msg)
+    return values[0] if values else None
+
+
+def _set_target(ctx: click.Context, param: click.Parameter, values: Sequence[object]) -> None:
     """Take ``--db``/``--postgres`` given after the subcommand, as before it."""
+    value = _one(str(param.name), values)
     if value is None:
         return
     target = ctx.find_object(_InboxTarget)
@@ -1007,6 +1019,7 @@ def _inbox_target(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--postgres",
         metavar="CONNINFO",
+        multiple=True,
         expose_value=False,
         callback=_set_target,
         help="As 'payplane inbox --postgres': the inbox's PostgreSQL connection string.",
@@ -1014,6 +1027,7 @@ def _inbox_target(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        multiple=True,
         expose_value=False,
         callback=_set_target,
         help="As 'payplane inbox --db': the inbox's SQLite file.",

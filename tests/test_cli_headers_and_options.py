@@ -14,6 +14,8 @@ from pathlib import Path
 import payplane_storm as storm
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import payplane
 from payplane import InboxTransaction, PostbackEvent
@@ -104,6 +106,31 @@ def test_two_different_inbox_files_are_refused(inbox_db: Path, tmp_path: Path) -
     result = run(["inbox", "--db", str(inbox_db), "list", "--db", str(other)])
     assert result.exit_code == 2
     assert "--db given twice" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inbox", "list", "--db", "{db}", "--db", "{other}"],
+        ["inbox", "--db", "{db}", "--db", "{other}", "list"],
+        ["inbox", "list", "--postgres", "postgresql://a@127.0.0.1:1/x", "--postgres", "{pg}"],
+    ],
+    ids=["db-after", "db-before", "postgres-after"],
+)
+def test_one_option_naming_two_inboxes_is_refused(
+    inbox_db: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """--db (or --postgres) twice on one side of the subcommand, differing: exit 2.
+
+    Not the last one silently: that could operate on another database than meant.
+    """
+    other = tmp_path / "other.db"
+    other.write_bytes(b"")
+    values = {"{db}": str(inbox_db), "{other}": str(other), "{pg}": "postgresql://b@h:1/y"}
+    result = run([values.get(arg, arg) for arg in args])
+    assert result.exit_code == 2
+    assert "given twice, with different values" in result.output
+    assert "postgresql://" not in result.output
 
 
 def test_the_same_inbox_file_twice_is_fine(inbox_db: Path) -> None:
@@ -299,3 +326,94 @@ def test_a_body_signing_provider_prints_no_headers(tmp_path: Path) -> None:
     assert json.loads(headers.read_text()) == {}
     verified = run(["postback", "verify", WAVEPAY, str(tmp_path / "out.json")], env=env)
     assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"x-razorpay-signature": "aaa", "X-Razorpay-Signature": "bbb"}',
+        '{"X-Razorpay-Signature": "bbb", "x-razorpay-signature": "aaa"}',
+        '{"x-razorpay-signature": "aaa", "x-razorpay-signature": "bbb"}',
+    ],
+    ids=["lower-first", "mixed-first", "same-case"],
+)
+def test_a_header_named_twice_in_the_headers_file_is_refused(
+    signed_webhook: tuple[Path, Path, Result], tmp_path: Path, content: str
+) -> None:
+    """A --headers file naming one header twice (in any case): exit 2, not the last one."""
+    body, _, _ = signed_webhook
+    headers = tmp_path / "twice.json"
+    headers.write_text(content)
+    result = run(
+        ["postback", "verify", "razorpay", str(body), "--headers", str(headers)], env=RAZORPAY_ENV
+    )
+    assert result.exit_code == 2
+    assert "is given twice (names ignore case)" in result.output
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "a\nb", "a\x00b", "a\x1bb", "a\x7fb"])
+def test_a_header_value_with_a_control_character_is_refused(
+    signed_webhook: tuple[Path, Path, Result], tmp_path: Path, value: str
+) -> None:
+    """CR, LF, NUL and other controls in a header value (line or file): exit 2, not shown."""
+    body, _, _ = signed_webhook
+    headers = tmp_path / "controls.json"
+    headers.write_text(json.dumps({"x-razorpay-signature": value}))
+    for option in (["--header", f"X-Razorpay-Signature: {value}"], ["--headers", str(headers)]):
+        result = run(["postback", "verify", "razorpay", str(body), *option], env=RAZORPAY_ENV)
+        assert result.exit_code == 2, option
+        assert "control character" in result.output
+        assert value.strip() not in result.output
+
+
+def test_a_headers_file_over_the_limit_is_refused(
+    signed_webhook: tuple[Path, Path, Result], tmp_path: Path
+) -> None:
+    """A --headers file over HEADERS_FILE_LIMIT bytes: exit 2 naming the limit, not parsed."""
+    from payplane._cli import HEADERS_FILE_LIMIT  # noqa: PLC0415
+
+    body, _, _ = signed_webhook
+    headers = tmp_path / "huge.json"
+    headers.write_text(json.dumps({"x-padding": "x" * HEADERS_FILE_LIMIT}))
+    result = run(
+        ["postback", "verify", "razorpay", str(body), "--headers", str(headers)], env=RAZORPAY_ENV
+    )
+    assert result.exit_code == 2
+    assert f"over the limit of {HEADERS_FILE_LIMIT} bytes" in result.output
+
+
+def test_a_headers_file_with_a_name_that_is_no_header_name_is_refused(
+    signed_webhook: tuple[Path, Path, Result], tmp_path: Path
+) -> None:
+    """A --headers name with a space or a colon (as --header refuses): exit 2."""
+    body, _, _ = signed_webhook
+    for name in ("X Sig", "X-Sig:", ""):
+        headers = tmp_path / "names.json"
+        headers.write_text(json.dumps({name: "1"}))
+        result = run(
+            ["postback", "verify", "razorpay", str(body), "--headers", str(headers)],
+            env=RAZORPAY_ENV,
+        )
+        assert result.exit_code == 2, name
+        assert "not an HTTP header name" in result.output
+
+
+@settings(
+    max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(line=st.text(max_size=40), cut=st.integers(min_value=0, max_value=40))
+def test_a_header_line_never_fails_with_a_traceback_nor_echoes_a_refused_value(
+    signed_webhook: tuple[Path, Path, Result], line: str, cut: int
+) -> None:
+    """Any --header text: exit 1 (not authentic) or 2 (refused); a refused line is not shown.
+
+    A marker credential is put into the line at a random place; when the line is refused,
+    no part of the output holds it.
+    """
+    body, _, _ = signed_webhook
+    marker = "Tok3nSecretMarker"
+    text = line[:cut] + marker + line[cut:]
+    result = run(["postback", "verify", "razorpay", str(body), "--header", text], env=RAZORPAY_ENV)
+    assert result.exit_code in {1, 2}
+    if result.exit_code == 2:
+        assert marker not in result.output

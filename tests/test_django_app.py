@@ -102,6 +102,25 @@ def test_view_answers_405_to_other_methods(inbox: payplane.Inbox, method: str) -
     assert inbox.records() == []
 
 
+def test_view_answers_503_when_the_inbox_cannot_load(
+    django_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An inbox that cannot be loaded: 503 (the PSP sends again), logged; never a 500."""
+    del django_db
+    from django.test import override_settings  # noqa: PLC0415
+    from payplane_djangoproject import payments  # noqa: PLC0415
+
+    with override_settings(PAYPLANE_INBOX=payments.BROKEN):
+        answer = _post("/payplane/paykassma_wavepay", storm.postback(1))
+    assert answer.status_code == 503
+    assert json.loads(answer.content) == {
+        "status": "error",
+        "error": "the postback inbox is not available",
+    }
+    [logged] = [r for r in caplog.records if r.name == "payplane.contrib.django"]
+    assert "PAYKASSMA_POSTBACK_ACCESS_KEY" in logged.getMessage() + str(logged.exc_info)
+
+
 def test_view_unknown_provider_is_404(inbox: payplane.Inbox) -> None:
     """A provider (or account) the inbox does not accept is 404, from the inbox."""
     assert _post("/payplane/nope", storm.postback(3)).status_code == 404
@@ -371,6 +390,19 @@ def test_command_prune(inbox: payplane.Inbox) -> None:
         "dry_run": False,
     }
     assert inbox.records() == []
+
+
+def test_command_with_a_failing_inbox_names_the_setting(django_db: str) -> None:
+    """An inbox module or factory that raises: a usage error naming PAYPLANE_INBOX."""
+    del django_db
+    from django.core.management.base import CommandError  # noqa: PLC0415
+    from django.test import override_settings  # noqa: PLC0415
+    from payplane_djangoproject import payments  # noqa: PLC0415
+
+    with override_settings(PAYPLANE_INBOX=payments.BROKEN), pytest.raises(CommandError) as raised:
+        _command("list")
+    assert raised.value.returncode == 2
+    assert str(raised.value).startswith(f"settings.PAYPLANE_INBOX = {payments.BROKEN!r}: ")
 
 
 def test_command_bad_age_is_usage_error(inbox: payplane.Inbox) -> None:

@@ -279,6 +279,30 @@ def test_missing_inbox_setting_is_refused() -> None:
         get_inbox()
 
 
+def test_inbox_factory_that_raises_is_named() -> None:
+    """A factory (or module) raising while loading is a ConfigurationError naming the setting.
+
+    A bare ``KeyError('PAYKASSMA_...')`` would say nothing of where it came from.
+    """
+    from django.test import override_settings  # noqa: PLC0415
+    from payplane_djangoproject import payments  # noqa: PLC0415
+
+    from payplane.contrib.django import get_inbox  # noqa: PLC0415
+
+    kit.setup()
+    with (
+        override_settings(PAYPLANE_INBOX=payments.BROKEN),
+        pytest.raises(ConfigurationError) as raised,
+    ):
+        get_inbox()
+    assert raised.value.field == "PAYPLANE_INBOX"
+    assert raised.value.message == (
+        f"settings.PAYPLANE_INBOX = {payments.BROKEN!r}: calling it raised "
+        "KeyError: 'PAYKASSMA_POSTBACK_ACCESS_KEY'"
+    )
+    assert isinstance(raised.value.__cause__, KeyError)
+
+
 def test_models_match_the_migration() -> None:
     """``makemigrations --check`` finds nothing to write: models and migration agree."""
     from django.core.management import call_command  # noqa: PLC0415

@@ -10,7 +10,7 @@ import asyncio
 import importlib.util
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +19,8 @@ import payplane_sakit as sakit
 import payplane_storm as storm
 import pytest
 import sqlalchemy as sa
+
+from payplane._inbox._receiver import DEFAULT_MAX_BODY
 
 SNIPPET = Path(__file__).resolve().parents[1] / "docs" / "snippets" / "inbox_fastapi_sqlalchemy.py"
 
@@ -64,6 +66,25 @@ async def test_postbacks_credited_once_through_the_orm(engine: sa.Engine) -> Non
     assert forged.status_code == 400
     assert listed.json() == [{"amount": "1001", "currency": "MMK"}]
     assert _deposits(engine) == [(storm.event_key(1), "1001", "MMK")]
+
+
+async def test_a_body_over_the_limit_is_not_read_to_its_end(engine: sa.Engine) -> None:
+    """A chunked body past max_body is answered 413 after max_body + 1 bytes, not all read."""
+    chunk = b"x" * 65536
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(200):  # 12.5 MiB, far over the 1 MiB limit
+            sent += 1
+            yield chunk
+
+    app = _load().create_app(engine, {"paykassma_wavepay": storm.SETTINGS})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.post("/postbacks/paykassma_wavepay", content=body())
+    assert answer.status_code == 413
+    assert sent <= DEFAULT_MAX_BODY // len(chunk) + 2
 
 
 async def test_concurrent_duplicate_postbacks(engine: sa.Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -60,6 +60,31 @@ async def test_fastapi_mounted_and_own_route(inbox: payplane.Inbox) -> None:
     assert (again.status_code, again.content) == storm.OK
     assert forged.status_code == 400
     assert _ledger(inbox) == [(storm.event_key(1), "1001")]
+
+
+async def test_fastapi_own_route_stops_reading_past_the_limit(inbox: payplane.Inbox) -> None:
+    """The hand-written route reads a chunked body only up to max_body + 1 bytes: 413.
+
+    ``await request.body()`` would read all of it into memory before the inbox refused it.
+    """
+    import httpx  # noqa: PLC0415
+
+    chunk = b"x" * 65536
+    total_chunks = 200  # 12.5 MiB, far over the 1 MiB limit
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(total_chunks):
+            sent += 1
+            yield chunk
+
+    app = _load("inbox_fastapi").create_app(inbox)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.post("/hooks/paykassma_wavepay", content=body())
+    assert answer.status_code == 413
+    assert sent <= inbox.max_body // len(chunk) + 2
 
 
 def test_flask(inbox: payplane.Inbox) -> None:

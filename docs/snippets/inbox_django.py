@@ -10,7 +10,9 @@ in urls.py::
     path("payplane/", include("payplane.contrib.django.urls")),
 
 then ``python manage.py migrate``; and at the end of this module, the inbox that
-``PAYPLANE_INBOX`` names: ``inbox = make_inbox(Deposit, settings_from_environment())``.
+``PAYPLANE_INBOX`` names: ``inbox = make_inbox(Deposit, settings_from_environment())``
+(``Deposit`` a model of yours, ``settings_from_environment()`` a function of yours
+returning the provider's settings).
 """
 
 from __future__ import annotations

@@ -54,6 +54,19 @@ def credit(event: PostbackEvent, transaction: InboxTransaction) -> None:
         )
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than *limit* + 1 bytes: the inbox answers 413 past *limit*.
+
+    Not ``await request.body()``: that reads a body of any size into memory first.
+    """
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            break
+    return bytes(body)
+
+
 def create_app(engine: sa.Engine, providers: Mapping[str, object]) -> FastAPI:
     """Return the app: postbacks at ``POST /postbacks/{provider}``, deposits to read."""
     Base.metadata.create_all(engine)  # or your migrations (Alembic)
@@ -68,7 +81,7 @@ def create_app(engine: sa.Engine, providers: Mapping[str, object]) -> FastAPI:
 
     @app.post("/postbacks/{provider}")
     async def postbacks(provider: str, request: Request) -> Response:
-        body = await request.body()
+        body = await read_body(request, inbox.max_body)
         answer = await inbox.receive_async(provider, body, dict(request.headers))
         return Response(answer.content, answer.status_code, dict(answer.headers))
 

@@ -560,28 +560,82 @@ def _event_rows(event: PostbackEvent | OtherEvent) -> list[tuple[str, object]]:
     ]
 
 
+HEADERS_FILE_LIMIT = 64 * 1024
+"""The largest ``--headers`` file read, in bytes (servers refuse far smaller headers)."""
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name: a token (RFC 9110, section 5.1)."""
+
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""What no HTTP field value holds (RFC 9110, section 5.5): controls but tab."""
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object's members in order, repeats kept (``object_pairs_hook``)."""
+
+
+def _header_problem(name: str, value: str) -> str | None:
+    if not _HEADER_NAME.fullmatch(name):
+        return "a name that is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+    if _HEADER_CONTROL.search(value):
+        return f"header {name!r} holds a control character (CR, LF, NUL...) in its value"
+    return None
+
+
+def _headers_file(file: Path) -> dict[str, str]:
+    with file.open("rb") as stream:
+        raw = stream.read(HEADERS_FILE_LIMIT + 1)
+    if len(raw) > HEADERS_FILE_LIMIT:
+        msg = f"--headers {file}: over the limit of {HEADERS_FILE_LIMIT} bytes"
+        raise CliConfigError(msg)
+    try:
+        data = json.loads(raw, object_pairs_hook=_Pairs)
+    except ValueError as exc:
+        msg = f"{file} is not JSON ({exc})"
+        raise CliConfigError(msg) from exc
+    if not isinstance(data, _Pairs) or not all(isinstance(value, str) for _, value in data):
+        msg = f"--headers {file}: expected a JSON object of header names to string values"
+        raise CliConfigError(msg)
+    headers: dict[str, str] = {}
+    for name, value in data:
+        problem = _header_problem(name, value)
+        if problem is not None:
+            msg = f"--headers {file}: {problem}"
+            raise CliConfigError(msg)
+        if name.lower() in headers:
+            # Which one the PSP sent would be a guess: header names ignore case.
+            msg = f"--headers {file}: header {name!r} is given twice (names ignore case)"
+            raise CliConfigError(msg)
+        headers[name.lower()] = value
+    return headers
+
+
 def _postback_headers(lines: Sequence[str], file: Path | None) -> dict[str, str]:
     """Headers from ``--headers FILE`` (a JSON object of strings), then each ``--header``.
 
-    Names are lower-cased, as the inbox passes them; a later value wins.
+    Names are lower-cased, as the inbox passes them; a ``--header`` replaces the file's
+    header of that name. No error shows a header's value (it may be a credential).
 
     Raises:
-        CliConfigError: a ``--header`` without ``NAME: VALUE``, or FILE not a JSON object
-            of strings.
+        CliConfigError: a ``--header`` without ``NAME: VALUE``; FILE not a JSON object of
+            strings, over :data:`HEADERS_FILE_LIMIT` bytes, or naming a header twice
+            (in any case); a name that is not an HTTP token, or a value holding a
+            control character (CR, LF, NUL...), in either.
     """
-    headers: dict[str, str] = {}
-    if file is not None:
-        _, data = _read_json_file(file)
-        if not isinstance(data, dict) or not all(
-            isinstance(name, str) and isinstance(value, str) for name, value in data.items()
-        ):
-            msg = f"--headers {file}: expected a JSON object of header names to string values"
-            raise CliConfigError(msg)
-        headers.update({name.lower(): value for name, value in data.items()})
-    for line in lines:
+    headers = {} if file is None else _headers_file(file)
+    for number, line in enumerate(lines, start=1):
         name, sep, value = line.partition(":")
-        if not sep or not name.strip() or name != name.strip() or " " in name:
-            msg = f"--header expects 'NAME: VALUE', not {line!r}"
+        where = f"--header expects 'NAME: VALUE' (--header number {number}"
+        if not sep:
+            msg = f"{where} has no ':')"
+            raise CliConfigError(msg)
+        problem = _header_problem(name, value.strip())
+        if problem is not None:
+            msg = (
+                f"{where} has {problem})"
+                if problem.startswith("a name")
+                else f"{where}: {problem})"
+            )
             raise CliConfigError(msg)
         headers[name.lower()] = value.strip()
     return headers
@@ -912,6 +966,7 @@ def _when(value: datetime | None) -> str:
 @click.option(
     "--db",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,  # to refuse two different files, not take the last one
     help="The inbox's SQLite file.",
 )
 @click.option(
@@ -921,18 +976,29 @@ def _when(value: datetime | None) -> str:
     help=f"The inbox's PostgreSQL connection string (or {INBOX_POSTGRES_ENV}); never shown.",
 )
 @click.pass_context
-def inbox(ctx: click.Context, db: Path | None, postgres: str | None) -> None:
+def inbox(ctx: click.Context, db: tuple[Path, ...], postgres: str | None) -> None:
     """Look at and operate an existing postback inbox (SQLite file or PostgreSQL).
 
     No command here creates an inbox or writes a table: a database without one is
     refused (exit 2) and left as it was.
     """
     source = ctx.get_parameter_source("postgres")
-    ctx.obj = _InboxTarget(db, postgres, source is click.core.ParameterSource.ENVIRONMENT)
+    ctx.obj = _InboxTarget(
+        _one("db", db), postgres, source is click.core.ParameterSource.ENVIRONMENT
+    )
 
 
-def _set_target(ctx: click.Context, param: click.Parameter, value: object) -> None:
+def _one(name: str, values: Sequence[Any]) -> Any:  # noqa: ANN401 - a Path or a str
+    """The one value of a repeatable option, or None; different values are refused."""
+    if len(set(values)) > 1:
+        msg = f"--{name} given twice, with different values"
+        raise CliConfigError(msg)
+    return values[0] if values else None
+
+
+def _set_target(ctx: click.Context, param: click.Parameter, values: Sequence[object]) -> None:
     """Take ``--db``/``--postgres`` given after the subcommand, as before it."""
+    value = _one(str(param.name), values)
     if value is None:
         return
     target = ctx.find_object(_InboxTarget)
@@ -953,6 +1019,7 @@ def _inbox_target(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--postgres",
         metavar="CONNINFO",
+        multiple=True,
         expose_value=False,
         callback=_set_target,
         help="As 'payplane inbox --postgres': the inbox's PostgreSQL connection string.",
@@ -960,6 +1027,7 @@ def _inbox_target(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        multiple=True,
         expose_value=False,
         callback=_set_target,
         help="As 'payplane inbox --db': the inbox's SQLite file.",

@@ -64,6 +64,14 @@ def postgres_inbox() -> payplane.Inbox:
     return make_inbox("postgres")
 
 
+def broken_inbox() -> payplane.Inbox:
+    """A factory failing as one reading a missing environment variable does."""
+    raise KeyError("PAYKASSMA_POSTBACK_ACCESS_KEY")
+
+
+BROKEN = "payplane_djangoproject.payments.broken_inbox"
+"""A ``PAYPLANE_INBOX`` value whose factory raises."""
+
 INBOXES = {"default": "sqlite_inbox", "postgres": "postgres_inbox"}
 
 

@@ -33,7 +33,9 @@ def get_inbox() -> Inbox:
 
     Raises:
         ConfigurationError: the setting is missing, cannot be imported, or names
-            neither an :class:`~payplane.Inbox` nor a function returning one
+            neither an :class:`~payplane.Inbox` nor a function returning one; or
+            importing its module or calling the function raised (the error's type and
+            text follow the setting's value, the error is chained)
             (``field="PAYPLANE_INBOX"``).
     """
     path = getattr(settings, INBOX_SETTING, None)
@@ -60,8 +62,15 @@ def _load(path: str) -> Inbox:
     except ImportError as exc:
         msg = f"settings.{INBOX_SETTING} = {path!r} cannot be imported: {exc}"
         raise ConfigurationError(msg, field=INBOX_SETTING) from exc
+    except Exception as exc:
+        # The module itself failed (an environment variable it reads, say): without the
+        # setting named, a KeyError's text alone ("'PAYKASSMA_...'") says nothing.
+        raise _failed(path, "importing it", exc) from exc
     if not isinstance(target, Inbox) and callable(target):
-        target = target()
+        try:
+            target = target()
+        except Exception as exc:
+            raise _failed(path, "calling it", exc) from exc
     if not isinstance(target, Inbox):
         msg = (
             f"settings.{INBOX_SETTING} = {path!r} must name a payplane.Inbox or a function "
@@ -69,6 +78,11 @@ def _load(path: str) -> Inbox:
         )
         raise ConfigurationError(msg, field=INBOX_SETTING)
     return target
+
+
+def _failed(path: str, step: str, exc: Exception) -> ConfigurationError:
+    msg = f"settings.{INBOX_SETTING} = {path!r}: {step} raised {type(exc).__name__}: {exc}"
+    return ConfigurationError(msg, field=INBOX_SETTING)
 
 
 def _forget(*, setting: str, **_kwargs: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -10,8 +11,17 @@ from django.views.decorators.http import require_POST
 
 from payplane._http import PostbackAnswer
 from payplane.contrib.django._settings import get_inbox
+from payplane.exceptions import ConfigurationError
 
 __all__ = ["postback"]
+
+_logger = logging.getLogger("payplane.contrib.django")
+
+_UNAVAILABLE = PostbackAnswer(
+    status_code=503,
+    content=b'{"status": "error", "error": "the postback inbox is not available"}',
+    headers={"content-type": "application/json"},
+)
 
 
 def _declared_length(request: HttpRequest) -> int | None:
@@ -22,7 +32,14 @@ def _declared_length(request: HttpRequest) -> int | None:
 
 
 def _answer(request: HttpRequest, provider: str, account: str) -> PostbackAnswer:
-    inbox = get_inbox()
+    try:
+        inbox = get_inbox()
+    except ConfigurationError:
+        # The project's mistake, not the sender's: logged in full for the operators, the
+        # PSP asked to send again (nothing recorded, so nothing lost), and no detail of
+        # the configuration in the answer.
+        _logger.exception("settings.PAYPLANE_INBOX: no inbox to receive a postback")
+        return _UNAVAILABLE
     limit = inbox.max_body
     declared = _declared_length(request)
     if declared is not None and declared > limit:
@@ -47,7 +64,10 @@ def postback(request: HttpRequest, provider: str, account: str = "") -> HttpResp
     The body is read raw from the request's stream, at most ``inbox.max_body`` bytes
     (a longer one is answered 413 and kept among the rejected deliveries); the headers
     are passed as Django gives them. The answer is the inbox's
-    :class:`~payplane.PostbackAnswer`: its status, body and content type.
+    :class:`~payplane.PostbackAnswer`: its status, body and content type. When the
+    project's inbox cannot be loaded (:func:`~payplane.contrib.django.get_inbox` raises
+    :class:`~payplane.exceptions.ConfigurationError`), the error is logged on the
+    ``payplane.contrib.django`` logger and the answer is 503, so the PSP sends again.
     """
     answer = _answer(request, provider, account)
     headers: dict[str, Any] = dict(answer.headers)

@@ -417,3 +417,21 @@ def test_a_header_line_never_fails_with_a_traceback_nor_echoes_a_refused_value(
     assert result.exit_code in {1, 2}
     if result.exit_code == 2:
         assert marker not in result.output
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`payplane ... | head -1`: the closed pipe ends the command with status 1 and no
+    'payplane: error: Broken pipe' line (it was reported as an error)."""
+    import errno  # noqa: PLC0415 - only this test
+
+    import payplane._cli  # noqa: PLC0415 - the module whose output is cut
+
+    def closed(text: str = "", *, err: bool = False) -> None:
+        del text, err
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(payplane._cli, "_out", closed)
+    result = CliRunner().invoke(cli, ["providers"])
+    assert result.exit_code == 1
+    assert "Broken pipe" not in result.output
+    assert not isinstance(result.exception, BrokenPipeError | AssertionError)

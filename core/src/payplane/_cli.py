@@ -170,6 +170,8 @@ class _Group(click.Group):
             raise _usage_line(exc) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            raise  # the reader left (``| head``): click exits quietly, with status 1
         except Exception as exc:
             command = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
             raise _one_line(exc, command) from exc

@@ -30,6 +30,7 @@ from payplane._inbox._store import (
     RejectedPostback,
     Store,
     StoreUnavailableError,
+    _positive_seconds,
     headers_json,
     storable_text,
 )
@@ -286,18 +287,6 @@ def _check_positive_int(value: object, field: str, *, most: int | None = None) -
         msg = f"{field} must be an int{bound}, not {value!r}"
         raise ConfigurationError(msg, field=field)
     return value
-
-
-def _check_seconds(value: object, field: str) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        msg = f"{field} must be a positive, finite number of seconds, not {value!r}"
-        raise ConfigurationError(msg, field=field)
-    return float(value)
 
 
 def _check_age(value: object, field: str) -> timedelta:
@@ -954,8 +943,8 @@ class Inbox:
             What was done. A lost database connection is logged and waited out
             (*idle_wait*), never raised.
         """
-        idle_wait = _check_seconds(idle_wait, "idle_wait")
-        lease = _check_seconds(lease, "lease")
+        idle_wait = _positive_seconds(idle_wait, "idle_wait")
+        lease = _positive_seconds(lease, "lease")
         if max_events is not None:
             _check_positive_int(max_events, "max_events")
         policy = self

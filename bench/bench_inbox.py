@@ -313,40 +313,69 @@ def measure(backend: _Backend, count: int, rounds: int) -> list[str]:
     return lines
 
 
+def _measure_part(
+    backend: _Backend,
+    count: int,
+    rounds: int,
+    *,
+    figure: str,
+    tag: str,
+    unit: str,
+    note: str,
+    candidate: Callable[[list[bytes], list[tuple[Any, ...]]], float],
+) -> str:
+    """Time *candidate* (given each round's bodies and floor rows) against the floor.
+
+    One thread, runs interleaved as in :func:`measure`; returns the printed line.
+    """
+    verifier = payplane.client(PROVIDER, SETTINGS, registry=payplane.Registry())
+    part_times: list[float] = []
+    floor_times: list[float] = []
+    for index in range(rounds):
+        bodies = postbacks(count, f"{tag}{index}")
+        rows = [_row(verifier.verify_postback, body) for body in bodies]
+        runs = ["floor", "part"] if index % 2 == 0 else ["part", "floor"]
+        for run in runs:
+            if run == "floor":
+                floor_times.append(_run_threads(rows, 1, backend.floor()))
+            else:
+                part_times.append(candidate(bodies, rows))
+    verifier.close()
+    ratios = sorted(p / f for p, f in zip(part_times, floor_times, strict=True))
+    line = figure_line(
+        f"inbox {backend.name} {figure} concurrency 1 ({unit})",
+        count / statistics.median(part_times),
+        count / statistics.median(floor_times),
+        unit=unit,
+        ratio=statistics.median(part_times) / statistics.median(floor_times),
+        target=None,
+        note=f"{note}; per-run ratio range {ratios[0]:.2f}-{ratios[-1]:.2f}",
+    )
+    print(line, flush=True)
+    return line
+
+
 def measure_shape(backend: _Backend, count: int, rounds: int) -> str:
     """The floor's row inside BEGIN ... COMMIT against the floor, one thread, interleaved.
 
     No inbox code runs: the ratio is what the inbox's transaction shape costs by itself,
     the part of the inbox's ratio that only a different floor could remove.
     """
-    registry = payplane.Registry()
-    verifier = payplane.client(PROVIDER, SETTINGS, registry=registry)
-    shaped_times: list[float] = []
-    floor_times: list[float] = []
-    for index in range(rounds):
-        bodies = postbacks(count, f"S{index}")
-        rows = [_row(verifier.verify_postback, body) for body in bodies]
-        runs = [False, True] if index % 2 == 0 else [True, False]
-        for transaction in runs:
-            insert = backend.floor(transaction=transaction)
-            elapsed = _run_threads(rows, 1, insert)
-            (shaped_times if transaction else floor_times).append(elapsed)
-    verifier.close()
-    ratios = sorted(s / f for s, f in zip(shaped_times, floor_times, strict=True))
-    line = figure_line(
-        f"inbox {backend.name} transaction shape concurrency 1 (rows/s)",
-        count / statistics.median(shaped_times),
-        count / statistics.median(floor_times),
+
+    def shaped(bodies: list[bytes], rows: list[tuple[Any, ...]]) -> float:
+        del bodies
+        return _run_threads(rows, 1, backend.floor(transaction=True))
+
+    return _measure_part(
+        backend,
+        count,
+        rounds,
+        figure="transaction shape",
+        tag="S",
         unit="rows/s",
-        ratio=statistics.median(shaped_times) / statistics.median(floor_times),
-        target=None,
-        note=(
-            "the floor's row inside BEGIN ... COMMIT, no inbox code; per-run ratio range"
-            f" {ratios[0]:.2f}-{ratios[-1]:.2f}"
-        ),
+        note="the floor's row inside BEGIN ... COMMIT, no inbox code",
+        candidate=shaped,
     )
-    print(line, flush=True)
-    return line
 
 
 def measure_work(backend: _Backend, count: int, rounds: int) -> str:
@@ -356,41 +385,28 @@ def measure_work(backend: _Backend, count: int, rounds: int) -> str:
     scrubbing, the handler's bracket) as a share of the floor's database write.
     """
     registry = payplane.Registry()
-    verifier = payplane.client(PROVIDER, SETTINGS, registry=registry)
-    work_times: list[float] = []
-    floor_times: list[float] = []
-    for index in range(rounds):
-        bodies = postbacks(count, f"W{index}")
-        rows = [_row(verifier.verify_postback, body) for body in bodies]
-        runs = ["floor", "work"] if index % 2 == 0 else ["work", "floor"]
-        for run in runs:
-            if run == "floor":
-                floor_times.append(_run_threads(rows, 1, backend.floor()))
-                continue
-            inbox = Inbox(MemoryStore(), _noop, providers={PROVIDER: SETTINGS}, registry=registry)
 
-            def receive(body: bytes, inbox: Inbox = inbox) -> None:
-                if inbox.receive(PROVIDER, body).status_code != 200:  # noqa: PLR2004
-                    msg = "the in-memory inbox refused a postback"
-                    raise RuntimeError(msg)
+    def work(bodies: list[bytes], rows: list[tuple[Any, ...]]) -> float:
+        del rows
+        inbox = Inbox(MemoryStore(), _noop, providers={PROVIDER: SETTINGS}, registry=registry)
 
-            work_times.append(_run_threads(bodies, 1, receive))
-    verifier.close()
-    ratios = sorted(w / f for w, f in zip(work_times, floor_times, strict=True))
-    line = figure_line(
-        f"inbox {backend.name} own work concurrency 1 (postbacks/s)",
-        count / statistics.median(work_times),
-        count / statistics.median(floor_times),
+        def receive(body: bytes) -> None:
+            if inbox.receive(PROVIDER, body).status_code != 200:  # noqa: PLR2004 - HTTP OK
+                msg = "the in-memory inbox refused a postback"
+                raise RuntimeError(msg)
+
+        return _run_threads(bodies, 1, receive)
+
+    return _measure_part(
+        backend,
+        count,
+        rounds,
+        figure="own work",
+        tag="W",
         unit="postbacks/s",
-        ratio=statistics.median(work_times) / statistics.median(floor_times),
-        target=None,
-        note=(
-            "the inbox on a MemoryStore (no database) against the floor; per-run ratio range"
-            f" {ratios[0]:.2f}-{ratios[-1]:.2f}"
-        ),
+        note="the inbox on a MemoryStore (no database) against the floor",
+        candidate=work,
     )
-    print(line, flush=True)
-    return line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -742,12 +742,15 @@ def sign(
     if not isinstance(document, dict):
         msg = f"{file} holds JSON but not an object"
         raise CliConfigError(msg)
-    signer = _signer(load_sandbox(provider))
+    sandbox = load_sandbox(provider)
+    # A provider that signs in headers offers signed_postback (body and headers).
+    with_headers = callable(getattr(sandbox.module, "signed_postback", None))
+    signer = sandbox.function("signed_postback" if with_headers else "sign_postback")
     spec = default_registry().spec(provider)
     # Every key is read, none demanded: the signer names the ones it needs.
     values = _settings(provider, keys, "--key", only=spec.secret_fields(), require=False)
     try:
-        body, headers = signer(document, {name: str(value) for name, value in values.items()})
+        signed = signer(document, {name: str(value) for name, value in values.items()})
     except ConfigurationError as exc:
         if exc.field not in spec.secret_fields():
             raise
@@ -757,6 +760,8 @@ def sign(
     except ValueError as exc:
         msg = f"{file} is not a {provider} postback: {exc}"
         raise CliConfigError(msg) from exc
+    body, sent = signed if with_headers else (signed, {})
+    headers = {str(name).lower(): str(value) for name, value in sent.items()}
     output.write_bytes(body)
     _out(f"signed postback written to {output} ({len(body)} bytes)")
     if headers:
@@ -766,35 +771,6 @@ def sign(
     if headers_output is not None:
         headers_output.write_text(json.dumps(headers, indent=2) + "\n", encoding="utf-8")
         _out(f"headers written to {headers_output}")
-
-
-def _signer(
-    sandbox: Any,  # noqa: ANN401 - a SandboxPlugin
-) -> Callable[[Mapping[str, Any], Mapping[str, str]], tuple[bytes, dict[str, str]]]:
-    """The sandbox's ``signed_postback`` (body and headers), else its ``sign_postback``.
-
-    Raises:
-        ConfigurationError: the sandbox offers neither.
-    """
-    try:
-        both: Callable[..., tuple[bytes, Mapping[str, str]]] = sandbox.function("signed_postback")
-    except ConfigurationError:
-        body_only: Callable[..., bytes] = sandbox.function("sign_postback")
-
-        def sign(
-            document: Mapping[str, Any], keys: Mapping[str, str]
-        ) -> tuple[bytes, dict[str, str]]:
-            return body_only(document, keys), {}
-
-        return sign
-
-    def sign_both(
-        document: Mapping[str, Any], keys: Mapping[str, str]
-    ) -> tuple[bytes, dict[str, str]]:
-        body, headers = both(document, keys)
-        return body, {str(name).lower(): str(value) for name, value in headers.items()}
-
-    return sign_both
 
 
 # -- demo ------------------------------------------------------------------------------------

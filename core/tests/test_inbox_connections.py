@@ -194,6 +194,34 @@ class _CommitFault:
         return self._conn.execute("SELECT 1")  # fails: the connection is gone
 
 
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [
+        # psycopg raises this as soon as the socket is gone, before the connection reads
+        # as broken: a race the COMMIT test below sometimes lost.
+        ("connection socket closed", True),
+        ("server closed the connection unexpectedly", True),
+    ],
+)
+def test_a_client_side_connection_error_is_a_lost_connection(
+    pg_store: payplane.PostgresStore, error: str, lost: bool
+) -> None:
+    """An OperationalError with no SQLSTATE means the connection failed, even while the
+    connection object still reads as usable; a lock timeout or a cancelled statement
+    on a live connection does not."""
+    import psycopg  # noqa: PLC0415 - the PostgreSQL tests only
+
+    conn, token = pg_store._acquire()
+    try:
+        assert not conn.broken
+        assert pg_store._lost(psycopg.OperationalError(error), conn) is lost
+        for usable in (psycopg.errors.LockNotAvailable(), psycopg.errors.QueryCanceled()):
+            assert pg_store._lost(usable, conn) is False
+        assert pg_store._lost(psycopg.errors.AdminShutdown(), conn) is True
+    finally:
+        pg_store._release(conn, token, lost=False)
+
+
 @pytest.mark.parametrize("reaches_server", [True, False], ids=["committed", "not-committed"])
 def test_commit_whose_answer_is_lost(
     reaches_server: bool,

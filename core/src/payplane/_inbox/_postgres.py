@@ -180,6 +180,20 @@ def record_statement(state: RecordState) -> str:
     )
 
 
+def _connection_failure(exc: BaseException, psycopg: ModuleType) -> bool:
+    """Whether *exc* says the connection failed, whatever the connection's state says yet.
+
+    A client-side ``OperationalError`` (no SQLSTATE: "connection socket closed", which
+    psycopg raises before the connection reads as broken), class 08 (connection
+    exception) or 57P (the server shut the session down). Not a lock timeout (55P03) or
+    a cancelled statement (57014): those leave the connection usable.
+    """
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P"))
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -341,6 +355,7 @@ class PostgresStore(_SqlStore):
             or conn.closed
             or conn.broken
             or isinstance(exc, self._psycopg.InterfaceError)
+            or _connection_failure(exc, self._psycopg)
         )
 
     def _recover(self) -> None:
